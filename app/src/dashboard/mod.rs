@@ -1,0 +1,5 @@
+//! The operator's landing page.
+
+mod pages;
+
+pub use pages::DashboardPage;

@@ -1,0 +1,97 @@
+//! The only way application code reaches PostgreSQL.
+//!
+//! The server connects as `jasiyo_app`, a role that owns nothing and cannot bypass row-level
+//! security. Every tenant table's policy compares `tenant_id` with the transaction-local setting
+//! `app.tenant_id`, so a query that forgets its tenant filter still sees only its own tenant's
+//! rows, and with no tenant set it sees none. [`TenantTx`] is the transaction that has set it:
+//! store functions take `&mut TenantTx`, so tenant code without a tenant does not compile.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+/// A tenant (ISP) id. A newtype so it cannot be confused with any other id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(transparent)]
+pub struct TenantId(pub Uuid);
+
+impl std::fmt::Display for TenantId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The runtime connection pool. Deliberately does not expose the pool: callers open a
+/// tenant transaction, or one of the few named cross-tenant lookups below.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: PgPool,
+}
+
+/// A transaction scoped to one tenant: `app.tenant_id` is set for its lifetime only
+/// (`set_config(..., true)`), so a pooled connection never carries a tenant into the next use.
+pub struct TenantTx {
+    tx: Transaction<'static, Postgres>,
+    tenant: TenantId,
+}
+
+impl Db {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// Opens a transaction in which only `tenant`'s rows are visible or writable.
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn tenant(&self, tenant: TenantId) -> Result<TenantTx, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("select set_config('app.tenant_id', $1, true)")
+            .bind(tenant.to_string())
+            .execute(&mut *tx)
+            .await?;
+        Ok(TenantTx { tx, tenant })
+    }
+
+    /// Finds a tenant by its public slug (portal and hotspot URLs, demo sign-in). The tenants
+    /// policy shows a row whose slug equals `app.tenant_slug`, so this lookup can see that one
+    /// row and nothing else.
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn tenant_by_slug(&self, slug: &str) -> Result<Option<TenantId>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("select set_config('app.tenant_slug', $1, true)")
+            .bind(slug)
+            .execute(&mut *tx)
+            .await?;
+        let id = sqlx::query_scalar!("select id from tenants where slug = $1", slug)
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(id.map(TenantId))
+    }
+
+    /// A cheap round trip for health checks; touches no tenant data.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("select 1").execute(&self.pool).await.map(|_| ())
+    }
+
+    /// Closes every connection; used on graceful shutdown.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl TenantTx {
+    pub fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+
+    /// The connection to run queries on, inside the tenant's transaction.
+    pub fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    /// Commits the change. Dropping a `TenantTx` without committing rolls it back, so an error
+    /// half-way through a change leaves nothing half-written.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}

@@ -1,0 +1,130 @@
+//! The operator app's areas: one list that drives the navigation and the placeholder pages.
+
+/// A section of the operator app, in the order the side navigation shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Area {
+    Dashboard,
+    Customers,
+    Plans,
+    Invoices,
+    Payments,
+    Routers,
+    Vouchers,
+    Messages,
+    Reports,
+    Settings,
+}
+
+impl Area {
+    pub const ALL: [Area; 10] = [
+        Area::Dashboard,
+        Area::Customers,
+        Area::Plans,
+        Area::Invoices,
+        Area::Payments,
+        Area::Routers,
+        Area::Vouchers,
+        Area::Messages,
+        Area::Reports,
+        Area::Settings,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Area::Dashboard => "Dashboard",
+            Area::Customers => "Customers",
+            Area::Plans => "Plans",
+            Area::Invoices => "Invoices",
+            Area::Payments => "Payments",
+            Area::Routers => "Routers",
+            Area::Vouchers => "Vouchers",
+            Area::Messages => "Messages",
+            Area::Reports => "Reports",
+            Area::Settings => "Settings",
+        }
+    }
+
+    pub fn href(self) -> &'static str {
+        match self {
+            Area::Dashboard => "/app",
+            Area::Customers => "/app/customers",
+            Area::Plans => "/app/plans",
+            Area::Invoices => "/app/invoices",
+            Area::Payments => "/app/payments",
+            Area::Routers => "/app/routers",
+            Area::Vouchers => "/app/vouchers",
+            Area::Messages => "/app/messages",
+            Area::Reports => "/app/reports",
+            Area::Settings => "/app/settings",
+        }
+    }
+
+    /// A one-character glyph for the navigation (no icon font, no extra request).
+    pub fn glyph(self) -> &'static str {
+        match self {
+            Area::Dashboard => "◧",
+            Area::Customers => "☺",
+            Area::Plans => "▤",
+            Area::Invoices => "▦",
+            Area::Payments => "¤",
+            Area::Routers => "⇄",
+            Area::Vouchers => "✦",
+            Area::Messages => "✉",
+            Area::Reports => "▥",
+            Area::Settings => "⚙",
+        }
+    }
+
+    /// What the area will hold, shown on its page until it is built.
+    pub fn promise(self) -> &'static str {
+        match self {
+            Area::Dashboard => "Today's collections, who is active, expiring and suspended.",
+            Area::Customers => {
+                "Your subscribers: their services, account numbers, balances and history. \
+                 Search, add, suspend and reactivate."
+            }
+            Area::Plans => {
+                "The packages you sell: PPPoE, hotspot and static IP, with price, validity, \
+                 speed and data caps."
+            }
+            Area::Invoices => {
+                "Invoices raised automatically on renewal and billing day, with PDF copies, \
+                 waivers and credit notes."
+            }
+            Area::Payments => {
+                "M-Pesa paybill and STK push, Paystack and cash payments, each applied exactly \
+                 once, and a queue for payments that match no customer."
+            }
+            Area::Routers => {
+                "Your MikroTik routers: connection status, the command queue, and who is \
+                 online. Cut-offs at expiry and reconnection the moment a customer pays."
+            }
+            Area::Vouchers => "Hotspot vouchers: print batches, sell, and see what was redeemed.",
+            Area::Messages => {
+                "SMS and email to your customers: reminders before expiry, receipts after \
+                 payment, bulk messages to those who agreed to receive them."
+            }
+            Area::Reports => {
+                "Revenue by day and channel, invoiced against collected, growth and churn, \
+                 exportable as CSV."
+            }
+            Area::Settings => {
+                "Your business details, staff and roles, payment and SMS providers, and data \
+                 export."
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_area_has_its_own_address_under_the_operator_app() {
+        let hrefs: HashSet<_> = Area::ALL.iter().map(|a| a.href()).collect();
+        assert_eq!(hrefs.len(), Area::ALL.len(), "two areas share an address");
+        assert!(Area::ALL.iter().all(|a| a.href().starts_with("/app")));
+    }
+}

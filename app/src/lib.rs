@@ -1,0 +1,86 @@
+//! Jasiyo's screens and the server functions behind them.
+//!
+//! This crate is compiled twice: with `ssr` for the axum host (server functions run, SQL is
+//! reachable) and with `hydrate` for the browser (server functions become HTTP calls). Each
+//! capability has its own folder: `model.rs` for types and rules both sides share, `api.rs` for
+//! the `#[server]` functions, `pages.rs` for components, and ssr-only `store.rs` for SQL.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+#![recursion_limit = "256"]
+
+pub mod areas;
+pub mod auth;
+pub mod dashboard;
+pub mod error;
+pub mod layout;
+pub mod workspace;
+
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    components::{ParentRoute, Redirect, Route, Router, Routes},
+    path,
+};
+
+use areas::AreaPage;
+pub use error::AppError;
+use layout::model::Area;
+
+/// The HTML document the server streams around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="theme-color" content="#0f5132" />
+                // An inline icon: no extra request and no asset folder to ship.
+                <link
+                    rel="icon"
+                    href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Crect width='32' height='32' rx='7' fill='%23157347'/%3E%3Ctext x='16' y='23' font-size='19' text-anchor='middle' fill='white' font-family='sans-serif'%3EJ%3C/text%3E%3C/svg%3E"
+                />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The root component: routes for every surface.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/jasiyo.css" />
+        <Title formatter=|title: String| {
+            if title.is_empty() { "Jasiyo".to_string() } else { format!("{title} · Jasiyo") }
+        } />
+        <Router>
+            <Routes fallback=areas::NotFound>
+                <Route path=path!("/") view=|| view! { <Redirect path="/app" /> } />
+                <ParentRoute path=path!("/app") view=layout::OperatorLayout>
+                    <Route path=path!("") view=dashboard::DashboardPage />
+                    <Route path=path!("customers") view=|| view! { <AreaPage area=Area::Customers /> } />
+                    <Route path=path!("plans") view=|| view! { <AreaPage area=Area::Plans /> } />
+                    <Route path=path!("invoices") view=|| view! { <AreaPage area=Area::Invoices /> } />
+                    <Route path=path!("payments") view=|| view! { <AreaPage area=Area::Payments /> } />
+                    <Route path=path!("routers") view=|| view! { <AreaPage area=Area::Routers /> } />
+                    <Route path=path!("vouchers") view=|| view! { <AreaPage area=Area::Vouchers /> } />
+                    <Route path=path!("messages") view=|| view! { <AreaPage area=Area::Messages /> } />
+                    <Route path=path!("reports") view=|| view! { <AreaPage area=Area::Reports /> } />
+                    <Route path=path!("settings") view=|| view! { <AreaPage area=Area::Settings /> } />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

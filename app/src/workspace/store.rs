@@ -1,0 +1,85 @@
+//! SQL for the workspace area.
+
+use std::time::Instant;
+
+use uuid::Uuid;
+
+use crate::{
+    auth::{identity::Staff, model::Role},
+    db::TenantTx,
+    workspace::model::{DatabaseCheck, Workspace},
+};
+
+pub async fn workspace(tx: &mut TenantTx, staff: &Staff) -> Result<Workspace, sqlx::Error> {
+    let tenant = tx.tenant();
+    let row = sqlx::query!(
+        r#"select t.name as isp_name,
+                  (select count(*) from users u
+                    where u.tenant_id = t.id and u.disabled_at is null) as "staff_count!"
+           from tenants t
+           where t.id = $1"#,
+        tenant.0
+    )
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(Workspace {
+        isp_name: row.isp_name,
+        user_name: staff.name.clone(),
+        role: staff.role,
+        staff_count: row.staff_count,
+    })
+}
+
+pub async fn check_database(tx: &mut TenantTx) -> Result<DatabaseCheck, sqlx::Error> {
+    let started = Instant::now();
+    let row = sqlx::query!(
+        r#"select now() as "checked_at!",
+                  'PostgreSQL ' || current_setting('server_version') as "server_version!""#
+    )
+    .fetch_one(tx.conn())
+    .await?;
+    let round_trip_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    Ok(DatabaseCheck {
+        checked_at: row.checked_at,
+        server_version: row.server_version,
+        round_trip_micros,
+    })
+}
+
+/// Creates the tenant row for the transaction's tenant, unless it exists. Returns whether it
+/// was created.
+pub async fn create_tenant(tx: &mut TenantTx, slug: &str, name: &str) -> Result<bool, sqlx::Error> {
+    let tenant = tx.tenant();
+    let done = sqlx::query!(
+        "insert into tenants (id, slug, name) values ($1, $2, $3) on conflict (id) do nothing",
+        tenant.0,
+        slug,
+        name
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Adds a staff member unless one with that email exists in the tenant. Returns whether added.
+pub async fn add_staff(
+    tx: &mut TenantTx,
+    name: &str,
+    email: &str,
+    role: Role,
+) -> Result<bool, sqlx::Error> {
+    let tenant = tx.tenant();
+    let done = sqlx::query!(
+        r#"insert into users (tenant_id, id, email, name, role)
+           values ($1, $2, $3, $4, $5)
+           on conflict (tenant_id, email) do nothing"#,
+        tenant.0,
+        Uuid::new_v4(),
+        email,
+        name,
+        role as Role
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

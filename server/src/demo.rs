@@ -1,0 +1,35 @@
+//! The demo ISP that `make run` serves: created once, through the runtime role and RLS like any
+//! other tenant, and left alone on later runs.
+
+use app::{
+    auth::model::Role,
+    db::{Db, TenantId},
+    workspace::store,
+};
+use uuid::Uuid;
+
+pub const DEMO_SLUG: &str = "demo";
+pub const DEMO_NAME: &str = "Demo Networks";
+
+/// The demo staff: (name, email, role).
+pub const DEMO_STAFF: [(&str, &str, Role); 3] = [
+    ("Wanjiku Otieno", "owner@demo.jasiyo.test", Role::Owner),
+    ("Brian Kiprop", "admin@demo.jasiyo.test", Role::Admin),
+    ("Amina Hassan", "support@demo.jasiyo.test", Role::Support),
+];
+
+/// Creates the demo ISP and its staff where missing. Returns the tenant id.
+#[tracing::instrument(skip(db))]
+pub async fn seed(db: &Db) -> Result<TenantId, sqlx::Error> {
+    let tenant = match db.tenant_by_slug(DEMO_SLUG).await? {
+        Some(id) => id,
+        None => TenantId(Uuid::new_v4()),
+    };
+    let mut tx = db.tenant(tenant).await?;
+    store::create_tenant(&mut tx, DEMO_SLUG, DEMO_NAME).await?;
+    for (name, email, role) in DEMO_STAFF {
+        store::add_staff(&mut tx, name, email, role).await?;
+    }
+    tx.commit().await?;
+    Ok(tenant)
+}

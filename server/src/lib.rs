@@ -1,0 +1,11 @@
+//! The axum host for Jasiyo: configuration, the HTTP router and its layers, health checks,
+//! migrations and the demo seed. The screens and server functions live in the `app` crate.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod config;
+pub mod demo;
+pub mod health;
+pub mod migrate;
+pub mod routes;
+pub mod serve;
+pub mod telemetry;

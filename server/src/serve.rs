@@ -1,0 +1,108 @@
+//! Starting and stopping the server.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use app::{db::Db, state::AppState};
+use sqlx::{
+    PgPool,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+use tokio::net::TcpListener;
+
+use crate::{config, routes};
+
+/// Opens a pool. Connections are tagged so they can be told apart in `pg_stat_activity`.
+pub async fn connect(options: PgConnectOptions, size: u32) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(size)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options.application_name("jasiyo"))
+        .await
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RoleError {
+    #[error(
+        "the runtime database role {role:?} is a superuser or has BYPASSRLS: row-level security \
+         would not protect tenants. Point APP_DATABASE_URL at the jasiyo_app role."
+    )]
+    Privileged { role: String },
+    #[error("could not inspect the runtime database role")]
+    Query(#[from] sqlx::Error),
+}
+
+/// Refuses to serve as a role that row-level security does not apply to.
+pub async fn check_runtime_role(pool: &PgPool) -> Result<(), RoleError> {
+    let (role, privileged): (String, bool) = sqlx::query_as(
+        "select rolname::text, rolsuper or rolbypassrls from pg_roles where rolname = current_user",
+    )
+    .fetch_one(pool)
+    .await?;
+    if privileged {
+        return Err(RoleError::Privileged { role });
+    }
+    Ok(())
+}
+
+/// Serves until SIGINT or SIGTERM, then finishes in-flight requests and closes the pool.
+pub async fn run() -> anyhow::Result<()> {
+    let options = config::leptos_options()?;
+    let pool = connect(config::app_database()?, config::pool_size()?)
+        .await
+        .context("connecting to PostgreSQL as the runtime role (APP_DATABASE_URL)")?;
+    check_runtime_role(&pool).await?;
+
+    let state = AppState {
+        db: Db::new(pool),
+        demo_tenant: config::demo_tenant(),
+    };
+    if let Some(slug) = &state.demo_tenant {
+        tracing::warn!(tenant = %slug, "demo mode: every request acts as the demo ISP's owner");
+    }
+
+    let addr = options.site_addr;
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr} (set LEPTOS_SITE_ADDR to use another)"))?;
+    let local = listener.local_addr().context("reading the bound address")?;
+    tracing::info!(url = %format!("http://{local}"), "listening");
+
+    axum::serve(listener, routes::router(state.clone(), options))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+
+    state.db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "could not listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "could not listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

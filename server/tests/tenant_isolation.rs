@@ -1,0 +1,225 @@
+//! Tenant isolation, proved as the runtime role (`jasiyo_app`). A superuser or the owner would
+//! bypass or sidestep RLS and make these tests pass vacuously, so the first test shows the
+//! suite's connection is subject to RLS: a query with no tenant filter at all still returns
+//! none of the other tenant's rows.
+//!
+//! Every tenant table needs a probe below (SQL inserting one row for tenant $1); a test fails
+//! when a table has none, so new tables join the suite as they are created.
+
+mod support;
+
+use app::db::TenantId;
+use sqlx::{AssertSqlSafe, PgPool};
+use support::{TestDb, audit::tenant_tables, fresh_database};
+
+/// table -> SQL inserting one row owned by tenant $1 (and only needing that tenant to exist).
+const PROBES: &[(&str, &str)] = &[(
+    "users",
+    "insert into users (tenant_id, id, email, name, role)
+     values ($1, gen_random_uuid(), 'probe-' || gen_random_uuid() || '@example.test', 'Probe', 'support')",
+)];
+
+struct Two {
+    db: TestDb,
+    a: TenantId,
+    b: TenantId,
+}
+
+async fn two_tenants_with_a_row_in_every_table() -> Two {
+    let db = fresh_database().await;
+    let a = db.tenant("alpha-net", "Alpha Net").await;
+    let b = db.tenant("beta-fibre", "Beta Fibre").await;
+    for tenant in [a, b] {
+        let mut tx = db.db().tenant(tenant).await.unwrap();
+        for (_, insert) in PROBES {
+            sqlx::query(*insert).bind(tenant.0).execute(tx.conn()).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    Two { db, a, b }
+}
+
+/// SQL naming a table read from the catalog (never from input), quoted as an identifier.
+fn on_table(template: &str, table: &str) -> AssertSqlSafe<String> {
+    AssertSqlSafe(template.replace("{table}", &format!("\"{}\"", table.replace('"', "\"\""))))
+}
+
+fn is_rls_violation(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "42501")
+}
+
+async fn count_all(pool: &PgPool, table: &str) -> i64 {
+    sqlx::query_scalar(on_table("select count(*) from {table}", &table))
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_suite_runs_as_the_runtime_role_and_a_forgotten_filter_still_hides_other_tenants() {
+    let Two { db, a, b } = two_tenants_with_a_row_in_every_table().await;
+
+    let (user, superuser, bypass): (String, bool, bool) = sqlx::query_as(
+        "select current_user::text, rolsuper, rolbypassrls from pg_roles where rolname = current_user",
+    )
+    .fetch_one(&db.app)
+    .await
+    .unwrap();
+    assert_eq!(user, "jasiyo_app");
+    assert!(!superuser && !bypass, "the runtime role must be subject to RLS");
+
+    // Both tenants have staff; as A, an unfiltered query returns exactly A's.
+    for (me, other) in [(a, b), (b, a)] {
+        let mut tx = db.db().tenant(me).await.unwrap();
+        let tenants: Vec<uuid::Uuid> = sqlx::query_scalar("select distinct tenant_id from users")
+            .fetch_all(tx.conn())
+            .await
+            .unwrap();
+        assert_eq!(tenants, vec![me.0], "{me} saw rows of {other}");
+    }
+}
+
+#[tokio::test]
+async fn every_tenant_table_has_an_isolation_probe() {
+    let db = fresh_database().await;
+    let missing: Vec<String> = tenant_tables(&db.owner)
+        .await
+        .into_iter()
+        .filter(|t| !PROBES.iter().any(|(p, _)| p == t))
+        .collect();
+    assert!(missing.is_empty(), "add an isolation probe for: {missing:?}");
+}
+
+#[tokio::test]
+async fn with_no_tenant_set_every_tenant_table_looks_empty() {
+    let Two { db, .. } = two_tenants_with_a_row_in_every_table().await;
+    for table in tenant_tables(&db.owner).await {
+        assert_eq!(count_all(&db.app, &table).await, 0, "{table} leaked rows with no tenant set");
+    }
+    assert_eq!(count_all(&db.app, "tenants").await, 0, "tenants leaked with no tenant set");
+}
+
+#[tokio::test]
+async fn a_tenant_cannot_read_another_tenants_rows() {
+    let Two { db, a, b } = two_tenants_with_a_row_in_every_table().await;
+    for table in tenant_tables(&db.owner).await {
+        let mut tx = db.db().tenant(a).await.unwrap();
+        let (mine, theirs): (i64, i64) = sqlx::query_as(on_table("select count(*) filter (where tenant_id = $1), count(*) filter (where tenant_id <> $1) from {table}", &table))
+        .bind(a.0)
+        .fetch_one(tx.conn())
+        .await
+        .unwrap();
+        assert!(mine > 0, "{table}: the probe row of the tenant itself is not visible");
+        assert_eq!(theirs, 0, "{table}: tenant {a} read rows of {b}");
+    }
+}
+
+#[tokio::test]
+async fn a_tenant_cannot_insert_rows_for_another_tenant() {
+    let Two { db, a, b } = two_tenants_with_a_row_in_every_table().await;
+    for (table, insert) in PROBES {
+        let mut tx = db.db().tenant(a).await.unwrap();
+        let err = sqlx::query(*insert)
+            .bind(b.0)
+            .execute(tx.conn())
+            .await
+            .expect_err("insert for another tenant must fail");
+        assert!(is_rls_violation(&err), "{table}: expected an RLS violation, got {err}");
+    }
+}
+
+#[tokio::test]
+async fn a_tenant_cannot_update_or_delete_another_tenants_rows() {
+    let Two { db, a, b } = two_tenants_with_a_row_in_every_table().await;
+    for table in tenant_tables(&db.owner).await {
+        let before = {
+            let mut tx = db.db().tenant(b).await.unwrap();
+            sqlx::query_scalar::<_, i64>(on_table("select count(*) from {table}", &table))
+                .fetch_one(tx.conn())
+                .await
+                .unwrap()
+        };
+
+        let mut tx = db.db().tenant(a).await.unwrap();
+        let updated = sqlx::query(on_table("update {table} set tenant_id = tenant_id where tenant_id = $1", &table))
+        .bind(b.0)
+        .execute(tx.conn())
+        .await
+        .unwrap();
+        assert_eq!(updated.rows_affected(), 0, "{table}: {a} updated rows of {b}");
+        let deleted = sqlx::query(on_table("delete from {table} where tenant_id = $1", &table))
+            .bind(b.0)
+            .execute(tx.conn())
+            .await
+            .unwrap();
+        assert_eq!(deleted.rows_affected(), 0, "{table}: {a} deleted rows of {b}");
+        tx.commit().await.unwrap();
+
+        let mut tx = db.db().tenant(b).await.unwrap();
+        let after: i64 = sqlx::query_scalar(on_table("select count(*) from {table}", &table))
+            .fetch_one(tx.conn())
+            .await
+            .unwrap();
+        assert_eq!(after, before, "{table}: rows of {b} changed");
+    }
+}
+
+#[tokio::test]
+async fn a_tenant_cannot_move_its_rows_to_another_tenant() {
+    let Two { db, a, b } = two_tenants_with_a_row_in_every_table().await;
+    for table in tenant_tables(&db.owner).await {
+        let mut tx = db.db().tenant(a).await.unwrap();
+        let err = sqlx::query(on_table("update {table} set tenant_id = $1", &table))
+            .bind(b.0)
+            .execute(tx.conn())
+            .await
+            .expect_err("moving rows to another tenant must fail");
+        assert!(is_rls_violation(&err), "{table}: expected an RLS violation, got {err}");
+    }
+}
+
+#[tokio::test]
+async fn a_tenant_sees_and_changes_only_its_own_tenant_row() {
+    let Two { db, a, b } = two_tenants_with_a_row_in_every_table().await;
+    let mut tx = db.db().tenant(a).await.unwrap();
+    let visible: Vec<uuid::Uuid> = sqlx::query_scalar("select id from tenants")
+        .fetch_all(tx.conn())
+        .await
+        .unwrap();
+    assert_eq!(visible, vec![a.0]);
+    let renamed = sqlx::query("update tenants set name = 'Hijacked' where id = $1")
+        .bind(b.0)
+        .execute(tx.conn())
+        .await
+        .unwrap();
+    assert_eq!(renamed.rows_affected(), 0);
+    let err = sqlx::query("insert into tenants (id, slug, name) values (gen_random_uuid(), 'rogue', 'Rogue')")
+        .execute(tx.conn())
+        .await
+        .expect_err("creating a tenant other than the transaction's must fail");
+    assert!(is_rls_violation(&err), "expected an RLS violation, got {err}");
+}
+
+#[tokio::test]
+async fn a_lookup_by_slug_finds_that_tenant_and_reveals_no_other() {
+    let Two { db, a, b } = two_tenants_with_a_row_in_every_table().await;
+    let app = db.db();
+    assert_eq!(app.tenant_by_slug("alpha-net").await.unwrap(), Some(a));
+    assert_eq!(app.tenant_by_slug("beta-fibre").await.unwrap(), Some(b));
+    assert_eq!(app.tenant_by_slug("gamma").await.unwrap(), None);
+
+    // The slug setting shows the tenant row only: none of that tenant's data.
+    let mut tx = db.app.begin().await.unwrap();
+    sqlx::query("select set_config('app.tenant_slug', 'alpha-net', true)")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let (tenants, users): (i64, i64) =
+        sqlx::query_as("select (select count(*) from tenants), (select count(*) from users)")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    assert_eq!((tenants, users), (1, 0));
+}
