@@ -70,7 +70,10 @@ impl Db {
 
     /// A cheap round trip for health checks; touches no tenant data.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("select 1").execute(&self.pool).await.map(|_| ())
+        sqlx::query("select 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
     }
 
     /// Closes every connection; used on graceful shutdown.

@@ -24,7 +24,9 @@ pub enum AppError {
     #[error("{what} was not found.")]
     NotFound { what: String },
     /// Something failed on the server. The cause is in the server log under `reference`.
-    #[error("Something went wrong on our side. If it keeps happening, quote reference {reference}.")]
+    #[error(
+        "Something went wrong on our side. If it keeps happening, quote reference {reference}."
+    )]
     Internal { reference: String },
     /// The request never completed (network down, server restarting, bad response).
     #[error("Could not reach Jasiyo: {message}")]
@@ -102,7 +104,10 @@ mod tests {
         assert!(text.contains(r#""code":"invalid""#), "{text}");
         assert_eq!(AppError::de(bytes), err);
         assert_eq!(err.code(), "invalid");
-        assert_eq!(err.to_string(), "phone: must start with 07, 01, +254 or 254");
+        assert_eq!(
+            err.to_string(),
+            "phone: must start with 07, 01, +254 or 254"
+        );
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod state;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
+    SsrMode,
     components::{ParentRoute, Redirect, Route, Router, Routes},
     path,
 };
@@ -68,7 +69,9 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=areas::NotFound>
                 <Route path=path!("/") view=|| view! { <Redirect path="/app" /> } />
-                <ParentRoute path=path!("/app") view=layout::OperatorLayout>
+                // Async: the operator pages arrive complete, readable before (or without) the
+                // WebAssembly, instead of streaming placeholders that need a script to fill.
+                <ParentRoute path=path!("/app") view=layout::OperatorLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=dashboard::DashboardPage />
                     <Route path=path!("customers") view=|| view! { <AreaPage area=Area::Customers /> } />
                     <Route path=path!("plans") view=|| view! { <AreaPage area=Area::Plans /> } />

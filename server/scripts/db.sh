@@ -11,6 +11,7 @@
 #   db.sh exec CMD..  up, then run CMD with that environment
 #   db.sh down        stop the local cluster
 #   db.sh psql        a psql shell as the owner role
+#   db.sh drop-test-databases   drop the databases tests made (jasiyo_test_*, jasiyo_e2e_*)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -161,5 +162,15 @@ case "${1:-}" in
         if [ -e "$DATA_LINK" ]; then run_pg "$(pg_bin)/pg_ctl" -D "$(readlink -f "$DATA_LINK")" -m fast stop || true; fi
         ;;
     psql) up; eval "$(print_env)"; exec psql "$DATABASE_URL" ;;
-    *) echo "usage: db.sh up|env|exec CMD...|down|psql" >&2; exit 2 ;;
+    drop-test-databases)
+        # The databases tests create (one per test) are dropped before and after a test run.
+        up
+        eval "$(print_env)"
+        for name in $(psql "$DATABASE_URL" -Atc "select datname from pg_database
+                        where datname like 'jasiyo\_test\_%' or datname like 'jasiyo\_e2e\_%'
+                           or datname like 'jasiyo\_sqlx\_%'"); do
+            psql "$DATABASE_URL" -qc "drop database if exists \"$name\" with (force)"
+        done
+        ;;
+    *) echo "usage: db.sh up|env|exec CMD...|down|psql|drop-test-databases" >&2; exit 2 ;;
 esac

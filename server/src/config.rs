@@ -12,7 +12,10 @@ pub const DEFAULT_LEPTOS_TOML: &str = "Leptos.toml";
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{name} is not set: {hint}")]
-    Missing { name: &'static str, hint: &'static str },
+    Missing {
+        name: &'static str,
+        hint: &'static str,
+    },
     #[error("{name} is not a valid PostgreSQL URL: {source}")]
     BadDatabaseUrl {
         name: &'static str,

@@ -26,10 +26,7 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
     let db = state.db.clone();
 
     Router::new()
-        .route(
-            "/healthz",
-            get(move || crate::health::healthz(db.clone())),
-        )
+        .route("/healthz", get(move || crate::health::healthz(db.clone())))
         .leptos_routes_with_context(&options, routes, context.clone(), {
             let options = options.clone();
             move || shell(options.clone())

@@ -1,5 +1,6 @@
 //! The HTTP surface without a browser: health, server rendering, server functions, 404s, and
 //! the demo seed behind `make run`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 mod support;
 
@@ -75,12 +76,31 @@ async fn the_dashboard_is_rendered_on_the_server_with_the_isp_and_user() {
     let (_db, app) = demo_app().await;
     let (status, html) = get(&app, "/app").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("Demo Networks"), "ISP name missing from server-rendered HTML");
-    assert!(html.contains("Wanjiku Otieno"), "user name missing from server-rendered HTML");
-    for area in ["Customers", "Plans", "Invoices", "Payments", "Routers", "Vouchers", "Messages", "Reports", "Settings"] {
+    assert!(
+        html.contains("Demo Networks"),
+        "ISP name missing from server-rendered HTML"
+    );
+    assert!(
+        html.contains("Wanjiku Otieno"),
+        "user name missing from server-rendered HTML"
+    );
+    for area in [
+        "Customers",
+        "Plans",
+        "Invoices",
+        "Payments",
+        "Routers",
+        "Vouchers",
+        "Messages",
+        "Reports",
+        "Settings",
+    ] {
         assert!(html.contains(area), "navigation lacks {area}");
     }
-    assert!(html.contains("/pkg/jasiyo.js"), "the hydration script is not referenced");
+    assert!(
+        html.contains("/pkg/jasiyo.js"),
+        "the hydration script is not referenced"
+    );
 }
 
 #[tokio::test]
@@ -113,7 +133,10 @@ async fn the_database_check_server_function_round_trips_to_postgresql() {
     let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert!(
-        json["server_version"].as_str().unwrap().starts_with("PostgreSQL "),
+        json["server_version"]
+            .as_str()
+            .unwrap()
+            .starts_with("PostgreSQL "),
         "{json}"
     );
 }
@@ -122,7 +145,10 @@ async fn the_database_check_server_function_round_trips_to_postgresql() {
 async fn outside_demo_mode_nobody_is_signed_in() {
     let db = fresh_database().await;
     demo::seed(&db.db()).await.unwrap();
-    let state = AppState { db: db.db(), demo_tenant: None };
+    let state = AppState {
+        db: db.db(),
+        demo_tenant: None,
+    };
     let response = router(state, leptos_options())
         .oneshot(
             Request::post("/api/workspace")

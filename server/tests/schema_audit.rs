@@ -1,6 +1,7 @@
 //! The schema keeps the tenant-isolation rules: every tenant table has RLS enabled and forced
 //! with the tenant policy, the runtime role is powerless, every foreign key is indexed. The
 //! second half proves each rule fires by breaking the schema on purpose.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 mod support;
 
@@ -11,13 +12,20 @@ use support::{audit::audit, fresh_database};
 async fn the_migrated_schema_passes_the_tenant_audit() {
     let db = fresh_database().await;
     let findings = audit(&db.owner).await;
-    assert!(findings.is_empty(), "schema audit findings:\n{}", findings.join("\n"));
+    assert!(
+        findings.is_empty(),
+        "schema audit findings:\n{}",
+        findings.join("\n")
+    );
 }
 
 /// Applies `sql` as the owner to a fresh database and returns what the audit then reports.
 async fn findings_after(sql: &str) -> Vec<String> {
     let db = fresh_database().await;
-    db.owner.execute(sqlx::AssertSqlSafe(sql)).await.expect("break the schema");
+    db.owner
+        .execute(sqlx::AssertSqlSafe(sql))
+        .await
+        .expect("break the schema");
     audit(&db.owner).await
 }
 
@@ -31,13 +39,19 @@ fn assert_reported(findings: &[String], needle: &str) {
 #[tokio::test]
 async fn a_table_whose_rls_is_not_forced_is_reported() {
     let findings = findings_after("alter table users no force row level security").await;
-    assert_reported(&findings, "users: row-level security enabled=true forced=false");
+    assert_reported(
+        &findings,
+        "users: row-level security enabled=true forced=false",
+    );
 }
 
 #[tokio::test]
 async fn a_table_whose_rls_is_disabled_is_reported() {
     let findings = findings_after("alter table users disable row level security").await;
-    assert_reported(&findings, "users: row-level security enabled=false forced=true");
+    assert_reported(
+        &findings,
+        "users: row-level security enabled=false forced=true",
+    );
 }
 
 #[tokio::test]
@@ -49,7 +63,8 @@ async fn a_tenant_table_without_a_policy_is_reported() {
 #[tokio::test]
 async fn a_policy_that_lets_every_row_through_is_reported() {
     let findings =
-        findings_after("create policy users_everyone on users using (true) with check (true)").await;
+        findings_after("create policy users_everyone on users using (true) with check (true)")
+            .await;
     assert_reported(&findings, "policy users_everyone");
 }
 
@@ -59,9 +74,15 @@ async fn a_new_tenant_table_without_rls_is_reported() {
         "create table notes (tenant_id uuid not null references tenants (id), body text)",
     )
     .await;
-    assert_reported(&findings, "notes: row-level security enabled=false forced=false");
+    assert_reported(
+        &findings,
+        "notes: row-level security enabled=false forced=false",
+    );
     assert_reported(&findings, "notes: no row-level security policy");
-    assert_reported(&findings, "notes: foreign key notes_tenant_id_fkey has no index");
+    assert_reported(
+        &findings,
+        "notes: foreign key notes_tenant_id_fkey has no index",
+    );
 }
 
 #[tokio::test]
@@ -85,9 +106,14 @@ async fn a_foreign_key_that_skips_tenant_id_is_reported() {
              with check (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);"#,
     )
     .await;
-    assert_reported(&findings, "notes: foreign key notes_user_fkey does not include tenant_id");
+    assert_reported(
+        &findings,
+        "notes: foreign key notes_user_fkey does not include tenant_id",
+    );
     assert!(
-        !findings.iter().any(|f| f.contains("notes: row-level") || f.contains("notes: policy")),
+        !findings
+            .iter()
+            .any(|f| f.contains("notes: row-level") || f.contains("notes: policy")),
         "the correctly protected table must not be reported: {findings:?}"
     );
 }

@@ -5,6 +5,7 @@
 //!
 //! Every tenant table needs a probe below (SQL inserting one row for tenant $1); a test fails
 //! when a table has none, so new tables join the suite as they are created.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 mod support;
 
@@ -32,7 +33,11 @@ async fn two_tenants_with_a_row_in_every_table() -> Two {
     for tenant in [a, b] {
         let mut tx = db.db().tenant(tenant).await.unwrap();
         for (_, insert) in PROBES {
-            sqlx::query(*insert).bind(tenant.0).execute(tx.conn()).await.unwrap();
+            sqlx::query(*insert)
+                .bind(tenant.0)
+                .execute(tx.conn())
+                .await
+                .unwrap();
         }
         tx.commit().await.unwrap();
     }
@@ -51,7 +56,7 @@ fn is_rls_violation(err: &sqlx::Error) -> bool {
 }
 
 async fn count_all(pool: &PgPool, table: &str) -> i64 {
-    sqlx::query_scalar(on_table("select count(*) from {table}", &table))
+    sqlx::query_scalar(on_table("select count(*) from {table}", table))
         .fetch_one(pool)
         .await
         .unwrap()
@@ -68,7 +73,10 @@ async fn the_suite_runs_as_the_runtime_role_and_a_forgotten_filter_still_hides_o
     .await
     .unwrap();
     assert_eq!(user, "jasiyo_app");
-    assert!(!superuser && !bypass, "the runtime role must be subject to RLS");
+    assert!(
+        !superuser && !bypass,
+        "the runtime role must be subject to RLS"
+    );
 
     // Both tenants have staff; as A, an unfiltered query returns exactly A's.
     for (me, other) in [(a, b), (b, a)] {
@@ -89,16 +97,27 @@ async fn every_tenant_table_has_an_isolation_probe() {
         .into_iter()
         .filter(|t| !PROBES.iter().any(|(p, _)| p == t))
         .collect();
-    assert!(missing.is_empty(), "add an isolation probe for: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "add an isolation probe for: {missing:?}"
+    );
 }
 
 #[tokio::test]
 async fn with_no_tenant_set_every_tenant_table_looks_empty() {
     let Two { db, .. } = two_tenants_with_a_row_in_every_table().await;
     for table in tenant_tables(&db.owner).await {
-        assert_eq!(count_all(&db.app, &table).await, 0, "{table} leaked rows with no tenant set");
+        assert_eq!(
+            count_all(&db.app, &table).await,
+            0,
+            "{table} leaked rows with no tenant set"
+        );
     }
-    assert_eq!(count_all(&db.app, "tenants").await, 0, "tenants leaked with no tenant set");
+    assert_eq!(
+        count_all(&db.app, "tenants").await,
+        0,
+        "tenants leaked with no tenant set"
+    );
 }
 
 #[tokio::test]
@@ -111,7 +130,10 @@ async fn a_tenant_cannot_read_another_tenants_rows() {
         .fetch_one(tx.conn())
         .await
         .unwrap();
-        assert!(mine > 0, "{table}: the probe row of the tenant itself is not visible");
+        assert!(
+            mine > 0,
+            "{table}: the probe row of the tenant itself is not visible"
+        );
         assert_eq!(theirs, 0, "{table}: tenant {a} read rows of {b}");
     }
 }
@@ -126,7 +148,10 @@ async fn a_tenant_cannot_insert_rows_for_another_tenant() {
             .execute(tx.conn())
             .await
             .expect_err("insert for another tenant must fail");
-        assert!(is_rls_violation(&err), "{table}: expected an RLS violation, got {err}");
+        assert!(
+            is_rls_violation(&err),
+            "{table}: expected an RLS violation, got {err}"
+        );
     }
 }
 
@@ -143,18 +168,29 @@ async fn a_tenant_cannot_update_or_delete_another_tenants_rows() {
         };
 
         let mut tx = db.db().tenant(a).await.unwrap();
-        let updated = sqlx::query(on_table("update {table} set tenant_id = tenant_id where tenant_id = $1", &table))
+        let updated = sqlx::query(on_table(
+            "update {table} set tenant_id = tenant_id where tenant_id = $1",
+            &table,
+        ))
         .bind(b.0)
         .execute(tx.conn())
         .await
         .unwrap();
-        assert_eq!(updated.rows_affected(), 0, "{table}: {a} updated rows of {b}");
+        assert_eq!(
+            updated.rows_affected(),
+            0,
+            "{table}: {a} updated rows of {b}"
+        );
         let deleted = sqlx::query(on_table("delete from {table} where tenant_id = $1", &table))
             .bind(b.0)
             .execute(tx.conn())
             .await
             .unwrap();
-        assert_eq!(deleted.rows_affected(), 0, "{table}: {a} deleted rows of {b}");
+        assert_eq!(
+            deleted.rows_affected(),
+            0,
+            "{table}: {a} deleted rows of {b}"
+        );
         tx.commit().await.unwrap();
 
         let mut tx = db.db().tenant(b).await.unwrap();
@@ -176,7 +212,10 @@ async fn a_tenant_cannot_move_its_rows_to_another_tenant() {
             .execute(tx.conn())
             .await
             .expect_err("moving rows to another tenant must fail");
-        assert!(is_rls_violation(&err), "{table}: expected an RLS violation, got {err}");
+        assert!(
+            is_rls_violation(&err),
+            "{table}: expected an RLS violation, got {err}"
+        );
     }
 }
 
@@ -195,11 +234,16 @@ async fn a_tenant_sees_and_changes_only_its_own_tenant_row() {
         .await
         .unwrap();
     assert_eq!(renamed.rows_affected(), 0);
-    let err = sqlx::query("insert into tenants (id, slug, name) values (gen_random_uuid(), 'rogue', 'Rogue')")
-        .execute(tx.conn())
-        .await
-        .expect_err("creating a tenant other than the transaction's must fail");
-    assert!(is_rls_violation(&err), "expected an RLS violation, got {err}");
+    let err = sqlx::query(
+        "insert into tenants (id, slug, name) values (gen_random_uuid(), 'rogue', 'Rogue')",
+    )
+    .execute(tx.conn())
+    .await
+    .expect_err("creating a tenant other than the transaction's must fail");
+    assert!(
+        is_rls_violation(&err),
+        "expected an RLS violation, got {err}"
+    );
 }
 
 #[tokio::test]

@@ -80,8 +80,9 @@ fn workspace_summary(result: Result<crate::workspace::model::Workspace, AppError
             </dl>
         }
         .into_any(),
-        Err(err) => view! { <p class="alert alert-danger" role="alert">{err.to_string()}</p> }
-            .into_any(),
+        Err(err) => {
+            view! { <p class="alert alert-danger" role="alert">{err.to_string()}</p> }.into_any()
+        }
     }
 }
 

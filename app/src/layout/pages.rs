@@ -1,8 +1,5 @@
 use leptos::prelude::*;
-use leptos_router::{
-    components::{A, Outlet},
-    hooks::use_location,
-};
+use leptos_router::components::{A, Outlet};
 
 use crate::{
     error::AppError,
@@ -20,13 +17,8 @@ pub fn OperatorLayout() -> impl IntoView {
     let workspace = Resource::new(|| (), |_| current_workspace());
     provide_context(WorkspaceResource(workspace));
 
-    // On a phone the navigation is a drawer; it closes whenever the page changes.
+    // On a phone the navigation is a drawer; following one of its links closes it.
     let (nav_open, set_nav_open) = signal(false);
-    let location = use_location();
-    Effect::new(move |_| {
-        location.pathname.track();
-        set_nav_open.set(false);
-    });
 
     // Effects run only in the browser, after hydration: the attribute tells people and browser
     // tests that the page is now interactive.
@@ -98,7 +90,12 @@ pub fn OperatorLayout() -> impl IntoView {
                     })}
                 </Suspense>
             </header>
-            <nav id="sidenav" class="sidenav" aria-label="Main">
+            <nav
+                id="sidenav"
+                class="sidenav"
+                aria-label="Main"
+                on:click=move |_| set_nav_open.set(false)
+            >
                 <ul>
                     {Area::ALL
                         .into_iter()

@@ -14,6 +14,9 @@ pub const APP_ROLE: &str = "jasiyo_app";
 pub const TENANT_PREDICATE: &str =
     "(tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid)";
 
+/// (name, command, permissive, USING, WITH CHECK) as the catalog prints them.
+type PolicyRow = (String, String, bool, Option<String>, Option<String>);
+
 /// Every ordinary table in the public schema that has a `tenant_id` column.
 pub async fn tenant_tables(pool: &PgPool) -> Vec<String> {
     sqlx::query_scalar(
@@ -76,7 +79,7 @@ pub async fn audit(pool: &PgPool) -> Vec<String> {
     //    every command, in both USING and WITH CHECK. A looser policy would widen access,
     //    because permissive policies are OR-ed together.
     for table in tenant_tables(pool).await {
-        let policies: Vec<(String, String, bool, Option<String>, Option<String>)> = sqlx::query_as(
+        let policies: Vec<PolicyRow> = sqlx::query_as(
             r#"select p.polname::text, p.polcmd::text, p.polpermissive,
                       pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)
                  from pg_policy p

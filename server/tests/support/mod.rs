@@ -54,7 +54,9 @@ pub async fn fresh_database() -> TestDb {
         .connect_with(owner_base.database(&name))
         .await
         .expect("connect to the test database as the owner");
-    server::migrate::run(&owner).await.expect("migrations apply");
+    server::migrate::run(&owner)
+        .await
+        .expect("migrations apply");
 
     let app = server::serve::connect(app_base.database(&name), 5)
         .await
@@ -72,10 +74,19 @@ impl TestDb {
         let db = self.db();
         let tenant = TenantId(Uuid::new_v4());
         let mut tx = db.tenant(tenant).await.expect("open tenant transaction");
-        assert!(store::create_tenant(&mut tx, slug, name).await.expect("create tenant"));
-        store::add_staff(&mut tx, &format!("Owner of {name}"), &format!("owner@{slug}.test"), Role::Owner)
-            .await
-            .expect("add owner");
+        assert!(
+            store::create_tenant(&mut tx, slug, name)
+                .await
+                .expect("create tenant")
+        );
+        store::add_staff(
+            &mut tx,
+            &format!("Owner of {name}"),
+            &format!("owner@{slug}.test"),
+            Role::Owner,
+        )
+        .await
+        .expect("add owner");
         tx.commit().await.expect("commit");
         tenant
     }
