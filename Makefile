@@ -76,7 +76,7 @@ sqlx-prepare: ## regenerate app/.sqlx after changing a query or a migration
 unit: ## unit, property and database tests (cargo test), as the runtime role
 	$(call say,cargo test: unit and database tests)
 	@$(DB) exec server/scripts/db.sh drop-test-databases
-	@$(DB) exec cargo test -p app -p server --features app/ssr
+	@$(DB) exec cargo test --no-fail-fast -p app -p server --features app/ssr
 	@$(DB) exec server/scripts/db.sh drop-test-databases
 
 e2e: ## browser tests: Playwright driving Debian's Chromium against a freshly built server
