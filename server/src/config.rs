@@ -59,13 +59,17 @@ fn database_from_env(
 
 /// How many connections the runtime pool may hold (`JASIYO_DB_POOL`, default 10).
 pub fn pool_size() -> Result<u32, ConfigError> {
-    match std::env::var("JASIYO_DB_POOL") {
-        Err(_) => Ok(10),
-        Ok(value) => match value.parse::<u32>() {
+    parse_pool_size(std::env::var("JASIYO_DB_POOL").ok().as_deref())
+}
+
+fn parse_pool_size(value: Option<&str>) -> Result<u32, ConfigError> {
+    match value {
+        None => Ok(10),
+        Some(value) => match value.trim().parse::<u32>() {
             Ok(n) if (1..=500).contains(&n) => Ok(n),
             _ => Err(ConfigError::Invalid {
                 name: "JASIYO_DB_POOL",
-                value,
+                value: value.to_string(),
                 reason: "expected a whole number from 1 to 500",
             }),
         },
@@ -91,4 +95,20 @@ pub fn leptos_options() -> Result<LeptosOptions, ConfigError> {
             path,
             message: err.to_string(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pool_size_defaults_to_ten_and_rejects_nonsense_with_the_variable_named() {
+        assert_eq!(parse_pool_size(None).unwrap(), 10);
+        assert_eq!(parse_pool_size(Some(" 25 ")).unwrap(), 25);
+        for bad in ["0", "501", "-3", "ten", ""] {
+            let err = parse_pool_size(Some(bad)).unwrap_err().to_string();
+            assert!(err.starts_with("JASIYO_DB_POOL="), "{err}");
+            assert!(err.contains("1 to 500"), "{err}");
+        }
+    }
 }

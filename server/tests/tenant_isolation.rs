@@ -62,6 +62,15 @@ async fn count_all(pool: &PgPool, table: &str) -> i64 {
         .unwrap()
 }
 
+/// Rows of `table` visible inside `tenant`'s transaction.
+async fn count_as(db: &TestDb, tenant: TenantId, table: &str) -> i64 {
+    let mut tx = db.db().tenant(tenant).await.unwrap();
+    sqlx::query_scalar(on_table("select count(*) from {table}", table))
+        .fetch_one(tx.conn())
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_suite_runs_as_the_runtime_role_and_a_forgotten_filter_still_hides_other_tenants() {
     let Two { db, a, b } = two_tenants_with_a_row_in_every_table().await;
@@ -159,13 +168,7 @@ async fn a_tenant_cannot_insert_rows_for_another_tenant() {
 async fn a_tenant_cannot_update_or_delete_another_tenants_rows() {
     let Two { db, a, b } = two_tenants_with_a_row_in_every_table().await;
     for table in tenant_tables(&db.owner).await {
-        let before = {
-            let mut tx = db.db().tenant(b).await.unwrap();
-            sqlx::query_scalar::<_, i64>(on_table("select count(*) from {table}", &table))
-                .fetch_one(tx.conn())
-                .await
-                .unwrap()
-        };
+        let before = count_as(&db, b, &table).await;
 
         let mut tx = db.db().tenant(a).await.unwrap();
         let updated = sqlx::query(on_table(
@@ -193,12 +196,11 @@ async fn a_tenant_cannot_update_or_delete_another_tenants_rows() {
         );
         tx.commit().await.unwrap();
 
-        let mut tx = db.db().tenant(b).await.unwrap();
-        let after: i64 = sqlx::query_scalar(on_table("select count(*) from {table}", &table))
-            .fetch_one(tx.conn())
-            .await
-            .unwrap();
-        assert_eq!(after, before, "{table}: rows of {b} changed");
+        assert_eq!(
+            count_as(&db, b, &table).await,
+            before,
+            "{table}: rows of {b} changed"
+        );
     }
 }
 
