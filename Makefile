@@ -9,6 +9,11 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 # Builds never need a database: the query macros read the committed data in app/.sqlx.
 export SQLX_OFFLINE := true
+# Debug builds erase Leptos view types (much faster compiles of the app crate). cargo-leptos would
+# add this flag only to its own builds, so clippy, tests and the app build would each compile every
+# dependency separately; instead every debug cargo command gets it here, and cargo-leptos is told
+# not to add it again (disable-erase-components in Cargo.toml). Release builds clear it.
+export RUSTFLAGS ?= --cfg erase_components
 
 ADDR ?= 127.0.0.1:3000
 DB := server/scripts/db.sh
@@ -44,7 +49,7 @@ build: ## debug build of server and browser bundle (target/debug/server, target/
 
 release: ## optimised build, pre-compressed bundle (target/release/server, target/site)
 	@$(TOOLS) release
-	cargo leptos build --release --precompress
+	RUSTFLAGS= cargo leptos build --release --precompress
 
 sizes: release ## size of the shipped .wasm and .js, raw and compressed
 	@for f in target/site/pkg/jasiyo.wasm target/site/pkg/jasiyo.js; do \
