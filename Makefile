@@ -35,10 +35,11 @@ run: ## set up everything, then serve the app with a demo ISP on http://$(ADDR)
 	@$(DB) exec $(SERVER) migrate
 	@$(DB) exec $(SERVER) seed-demo
 	@printf '\n  Jasiyo is starting on \033[1mhttp://%s\033[0m  (Ctrl-C stops it)\n' "$(ADDR)"
-	@printf '  Demo ISP: Demo Networks. Demo mode signs every visitor in as its owner,\n'
-	@printf '  Wanjiku Otieno (owner@demo.jasiyo.test); staff: admin@demo.jasiyo.test,\n'
-	@printf '  support@demo.jasiyo.test. Password sign-in arrives with the accounts work.\n\n'
-	@$(DB) exec env JASIYO_DEMO=1 LEPTOS_SITE_ADDR=$(ADDR) $(SERVER) serve
+	@printf '  Demo ISP: Demo Networks. Sign in as\n'
+	@printf '    owner    owner@demo.jasiyo.test    / demo-owner-pass\n'
+	@printf '    admin    admin@demo.jasiyo.test    / demo-admin-pass\n'
+	@printf '    support  support@demo.jasiyo.test  / demo-support-pass\n\n'
+	@$(DB) exec env LEPTOS_SITE_ADDR=$(ADDR) $(SERVER) serve
 
 test: fmt-check lint sqlx-check unit e2e ## every check the project has (what CI runs)
 	$(call say,all checks passed)

@@ -75,7 +75,7 @@ export async function startServer() {
   const logs = [];
   const child = spawn(binary, ['serve'], {
     cwd: root,
-    env: { ...env, JASIYO_DEMO: '1', LEPTOS_SITE_ADDR: `127.0.0.1:${port}`, NO_COLOR: '1' },
+    env: { ...env, LEPTOS_SITE_ADDR: `127.0.0.1:${port}`, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   for (const stream of [child.stdout, child.stderr]) {
@@ -142,4 +142,34 @@ export async function openPage(browser, options = {}) {
   });
   page.on('pageerror', (err) => errors.push(String(err)));
   return { context, page, errors };
+}
+
+/** The demo logins `server seed-demo` creates (also printed by `make run`). */
+export const DEMO = {
+  owner: { email: 'owner@demo.jasiyo.test', password: 'demo-owner-pass', name: 'Wanjiku Otieno' },
+  support: { email: 'support@demo.jasiyo.test', password: 'demo-support-pass', name: 'Amina Hassan' },
+};
+
+/** Signs in through the sign-in page and waits for the dashboard. */
+export async function signIn(page, baseUrl, who = DEMO.owner) {
+  await page.goto(`${baseUrl}/login`);
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${baseUrl}/app`);
+  // Attached, not visible: on a phone the name is hidden to make room.
+  await page.getByTestId('user-name').waitFor({ state: 'attached' });
+}
+
+/** Signs in over plain HTTP (no browser) and returns the Cookie header value. */
+export async function signInCookie(baseUrl, who = DEMO.owner) {
+  const res = await fetch(`${baseUrl}/api/sign-in`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ email: who.email, password: who.password }),
+  });
+  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('jasiyo_session='));
+  if (!cookie) throw new Error(`sign-in set no session cookie (${res.status})`);
+  return cookie.split(';')[0];
 }

@@ -68,6 +68,55 @@ impl Db {
         Ok(id.map(TenantId))
     }
 
+    /// Finds the session whose token hashes to `token_hash_hex`. The sessions policy shows the
+    /// one row whose hash is in `app.session_token_hash`, so this sees that session or nothing.
+    pub async fn session_by_token_hash(
+        &self,
+        token_hash_hex: &str,
+    ) -> Result<Option<SessionRef>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("select set_config('app.session_token_hash', $1, true)")
+            .bind(token_hash_hex)
+            .execute(&mut *tx)
+            .await?;
+        let row = sqlx::query!(
+            "select tenant_id, id, user_id from sessions where token_hash = decode($1, 'hex')",
+            token_hash_hex
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row.map(|r| SessionRef {
+            tenant: TenantId(r.tenant_id),
+            session_id: r.id,
+            user_id: r.user_id,
+        }))
+    }
+
+    /// Finds the account signing in with `email` (already normalised). The users policy shows
+    /// the one row whose email is in `app.login_email`.
+    pub async fn login_by_email(&self, email: &str) -> Result<Option<Login>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("select set_config('app.login_email', $1, true)")
+            .bind(email)
+            .execute(&mut *tx)
+            .await?;
+        let row = sqlx::query!(
+            r#"select tenant_id, id, password_hash, disabled_at is not null as "disabled!"
+                 from users where email = $1"#,
+            email
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row.map(|r| Login {
+            tenant: TenantId(r.tenant_id),
+            user_id: r.id,
+            password_hash: r.password_hash,
+            disabled: r.disabled,
+        }))
+    }
+
     /// A cheap round trip for health checks; touches no tenant data.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         sqlx::query("select 1")
@@ -76,10 +125,33 @@ impl Db {
             .map(|_| ())
     }
 
+    /// The pool, for the few tables that hold no tenant's data (`auth_throttle`). Tenant data
+    /// is reached only through [`Db::tenant`] and the named lookups above.
+    pub(crate) fn global(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// Closes every connection; used on graceful shutdown.
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// A session found by its token, before its tenant's transaction is opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRef {
+    pub tenant: TenantId,
+    pub session_id: Uuid,
+    pub user_id: Uuid,
+}
+
+/// An account found by email at sign-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Login {
+    pub tenant: TenantId,
+    pub user_id: Uuid,
+    pub password_hash: Option<String>,
+    pub disabled: bool,
 }
 
 impl TenantTx {

@@ -15,6 +15,13 @@ pub enum AppError {
     /// Nobody is signed in, or the session ended.
     #[error("Please sign in to continue.")]
     Unauthenticated,
+    /// Wrong email or password, unknown account or disabled account: one answer for all, so
+    /// the reply never tells whether an email is registered.
+    #[error("The email or password is not right.")]
+    SignInFailed,
+    /// Too many failed attempts from this account or address.
+    #[error("Too many attempts. Please wait {} and try again.", wait_label(*retry_after_seconds))]
+    Throttled { retry_after_seconds: u64 },
     /// Signed in, but the role does not allow this.
     #[error("You do not have permission to do that.")]
     Forbidden,
@@ -45,12 +52,22 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Unauthenticated => "unauthenticated",
+            Self::SignInFailed => "sign_in_failed",
+            Self::Throttled { .. } => "throttled",
             Self::Forbidden => "forbidden",
             Self::Invalid { .. } => "invalid",
             Self::NotFound { .. } => "not_found",
             Self::Internal { .. } => "internal",
             Self::Transport { .. } => "transport",
         }
+    }
+}
+
+fn wait_label(seconds: u64) -> String {
+    match seconds {
+        0..=59 => format!("{} seconds", seconds.max(1)),
+        60..=119 => "a minute".to_string(),
+        _ => format!("{} minutes", seconds.div_ceil(60)),
     }
 }
 
@@ -63,6 +80,9 @@ impl FromServerFnError for AppError {
         }
     }
 }
+
+#[cfg(feature = "ssr")]
+pub use ssr::respond;
 
 #[cfg(feature = "ssr")]
 mod ssr {
@@ -83,6 +103,44 @@ mod ssr {
             tracing::error!(reference = %reference, error = %chain, "internal error");
             Self::Internal { reference }
         }
+    }
+
+    impl AppError {
+        /// The HTTP status a server function answers with for this error.
+        pub fn status(&self) -> axum::http::StatusCode {
+            use axum::http::StatusCode;
+            match self {
+                Self::Unauthenticated | Self::SignInFailed => StatusCode::UNAUTHORIZED,
+                Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+                Self::Forbidden => StatusCode::FORBIDDEN,
+                Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                Self::NotFound { .. } => StatusCode::NOT_FOUND,
+                Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+                Self::Transport { .. } => StatusCode::BAD_GATEWAY,
+            }
+        }
+    }
+
+    /// Runs a server function's body and, when it fails, sets the answer's HTTP status from the
+    /// error (401, 403, 422, 429 with Retry-After, ...) instead of the blanket 500.
+    pub async fn respond<T>(
+        body: impl std::future::Future<Output = Result<T, AppError>>,
+    ) -> Result<T, AppError> {
+        let result = body.await;
+        if let Err(err) = &result
+            && let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+        {
+            response.set_status(err.status());
+            if let AppError::Throttled {
+                retry_after_seconds,
+            } = err
+                && let Ok(value) =
+                    axum::http::HeaderValue::from_str(&retry_after_seconds.to_string())
+            {
+                response.insert_header(axum::http::header::RETRY_AFTER, value);
+            }
+        }
+        result
     }
 
     impl From<sqlx::Error> for AppError {

@@ -8,7 +8,10 @@
 #![recursion_limit = "256"]
 
 pub mod areas;
+pub mod audit;
 pub mod auth;
+pub mod clock;
+pub mod csp;
 pub mod dashboard;
 pub mod error;
 pub mod layout;
@@ -45,6 +48,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                     rel="icon"
                     href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Crect width='32' height='32' rx='7' fill='%23157347'/%3E%3Ctext x='16' y='23' font-size='19' text-anchor='middle' fill='white' font-family='sans-serif'%3EJ%3C/text%3E%3C/svg%3E"
                 />
+                <csp::ContentSecurityPolicy />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -69,6 +73,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=areas::NotFound>
                 <Route path=path!("/") view=|| view! { <Redirect path="/app" /> } />
+                <Route path=path!("/login") view=auth::pages::SignInPage ssr=SsrMode::Async />
                 // Async: the operator pages arrive complete, readable before (or without) the
                 // WebAssembly, instead of streaming placeholders that need a script to fill.
                 <ParentRoute path=path!("/app") view=layout::OperatorLayout ssr=SsrMode::Async>

@@ -1,14 +1,23 @@
 //! What every request handler and server function can reach on the server.
 
-use crate::{db::Db, error::AppError};
+use crate::{auth::session::Timeouts, clock::Clock, db::Db, error::AppError};
 
 /// Shared, cheap to clone (everything inside is reference-counted).
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub db: Db,
-    /// Demo mode: requests act as the owner of this tenant (by slug) until sign-in exists.
-    /// `None` outside demo mode, where nobody is signed in.
-    pub demo_tenant: Option<String>,
+    pub clock: Clock,
+    pub sessions: Timeouts,
+}
+
+impl AppState {
+    pub fn new(db: Db) -> Self {
+        Self {
+            db,
+            clock: Clock::system(),
+            sessions: Timeouts::default(),
+        }
+    }
 }
 
 /// The state provided to server functions by the axum host.

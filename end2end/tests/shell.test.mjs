@@ -2,7 +2,7 @@
 // server function round trip to PostgreSQL, in Debian's Chromium.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchBrowser, openPage, startServer } from '../harness.mjs';
+import { DEMO, launchBrowser, openPage, signIn, signInCookie, startServer } from '../harness.mjs';
 
 let server;
 let browser;
@@ -24,7 +24,8 @@ after(async () => {
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 
 test('the dashboard arrives server-rendered with the ISP and the signed-in user', async () => {
-  const res = await fetch(`${server.url}/app`);
+  const cookie = await signInCookie(server.url);
+  const res = await fetch(`${server.url}/app`, { headers: { cookie } });
   assert.equal(res.status, 200);
   const html = await res.text();
   assert.match(html, /data-testid="isp-name"[^>]*>Demo Networks</);
@@ -32,9 +33,14 @@ test('the dashboard arrives server-rendered with the ISP and the signed-in user'
   assert.match(html, /data-hydrated="false"/, 'the server must render the not-yet-hydrated state');
 });
 
-test('without JavaScript the shell is complete and readable', async () => {
+test('without JavaScript one can sign in and read the shell', async () => {
   const { context, page } = await openPage(browser, { javaScriptEnabled: false });
   await page.goto(`${server.url}/app`);
+  await page.waitForURL(`${server.url}/login`);
+  await page.getByLabel('Email').fill(DEMO.owner.email);
+  await page.getByLabel('Password').fill(DEMO.owner.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${server.url}/app`);
   assert.equal(await page.getByTestId('isp-name').textContent(), 'Demo Networks');
   assert.equal(await page.getByTestId('workspace-isp').textContent(), 'Demo Networks');
   assert.equal(await page.locator('.shell').getAttribute('data-hydrated'), 'false');
@@ -43,7 +49,7 @@ test('without JavaScript the shell is complete and readable', async () => {
 
 test('the page hydrates and the menu opens without a reload on a phone', async () => {
   const { context, page, errors } = await openPage(browser, PHONE);
-  await page.goto(`${server.url}/app`);
+  await signIn(page, server.url);
   await page.locator('.shell[data-hydrated="true"]').waitFor({ timeout: 30_000 });
 
   // A marker on window survives client-side updates but not a reload.
@@ -73,7 +79,7 @@ test('the page hydrates and the menu opens without a reload on a phone', async (
 
 test('a server function round-trips to PostgreSQL from the browser', async () => {
   const { context, page, errors } = await openPage(browser);
-  await page.goto(`${server.url}/app`);
+  await signIn(page, server.url);
   await page.locator('.shell[data-hydrated="true"]').waitFor({ timeout: 30_000 });
   await page.evaluate(() => {
     window.__jasiyoMarker = 'still here';
@@ -109,4 +115,31 @@ test('health answers and unknown pages say so', async () => {
   const missing = await fetch(`${server.url}/app/nowhere`);
   assert.equal(missing.status, 404);
   assert.match(await missing.text(), /Page not found/);
+});
+
+test('a wrong password is refused generically, then sign in and out', async () => {
+  const { context, page, errors } = await openPage(browser);
+  await page.goto(`${server.url}/app`);
+  await page.waitForURL(`${server.url}/login`);
+  await page.locator('body').waitFor();
+  await page.getByLabel('Email').fill(DEMO.support.email);
+  await page.getByLabel('Password').fill('not-the-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  assert.equal(
+    await page.getByTestId('sign-in-error').textContent(),
+    'The email or password is not right.',
+  );
+  await page.getByLabel('Password').fill(DEMO.support.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${server.url}/app`);
+  assert.equal(await page.getByTestId('user-name').textContent(), DEMO.support.name);
+
+  await page.getByTestId('sign-out').click();
+  await page.waitForURL(`${server.url}/login`);
+  await page.goto(`${server.url}/app`);
+  await page.waitForURL(`${server.url}/login`);
+  // The refused sign-in is a 401 answer, which Chromium logs; anything else is a real error.
+  const unexpected = errors.filter((e) => !e.includes('status of 401 (Unauthorized)'));
+  assert.deepEqual(unexpected, [], 'console errors');
+  await context.close();
 });

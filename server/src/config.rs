@@ -2,6 +2,8 @@
 
 use std::str::FromStr;
 
+use app::auth::session::Timeouts;
+use chrono::Duration;
 use leptos::config::LeptosOptions;
 use sqlx::postgres::PgConnectOptions;
 
@@ -76,12 +78,58 @@ fn parse_pool_size(value: Option<&str>) -> Result<u32, ConfigError> {
     }
 }
 
-/// Demo mode (`JASIYO_DEMO=1`): every request acts as the demo ISP's owner until sign-in exists.
-pub fn demo_tenant() -> Option<String> {
-    match std::env::var("JASIYO_DEMO").as_deref() {
-        Ok("1") | Ok("true") => Some(crate::demo::DEMO_SLUG.to_string()),
-        _ => None,
+/// Session lifetimes: `JASIYO_SESSION_IDLE_MINUTES` (default 480), `JASIYO_SESSION_HOURS`
+/// (absolute, default 12) and `JASIYO_SESSION_REMEMBER_DAYS` (absolute with "keep me signed
+/// in", default 7).
+pub fn session_timeouts() -> Result<Timeouts, ConfigError> {
+    let defaults = Timeouts::default();
+    let read = |name: &'static str, default: i64, max: i64| {
+        number(name, std::env::var(name).ok().as_deref(), default, max)
+    };
+    Ok(Timeouts {
+        idle: Duration::minutes(read(
+            "JASIYO_SESSION_IDLE_MINUTES",
+            defaults.idle.num_minutes(),
+            60 * 24 * 30,
+        )?),
+        absolute: Duration::hours(read(
+            "JASIYO_SESSION_HOURS",
+            defaults.absolute.num_hours(),
+            24 * 30,
+        )?),
+        absolute_remembered: Duration::days(read(
+            "JASIYO_SESSION_REMEMBER_DAYS",
+            defaults.absolute_remembered.num_days(),
+            90,
+        )?),
+    })
+}
+
+fn number(
+    name: &'static str,
+    value: Option<&str>,
+    default: i64,
+    max: i64,
+) -> Result<i64, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(value) => match value.trim().parse::<i64>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(ConfigError::Invalid {
+                name,
+                value: value.to_string(),
+                reason: "expected a whole number in the allowed range",
+            }),
+        },
     }
+}
+
+/// `JASIYO_HSTS=1`: send Strict-Transport-Security (set it only behind a TLS-terminating proxy).
+pub fn hsts() -> bool {
+    matches!(
+        std::env::var("JASIYO_HSTS").as_deref(),
+        Ok("1") | Ok("true")
+    )
 }
 
 /// The Leptos site settings: Leptos.toml, overridden by `LEPTOS_*` variables
@@ -110,5 +158,13 @@ mod tests {
             assert!(err.starts_with("JASIYO_DB_POOL="), "{err}");
             assert!(err.contains("1 to 500"), "{err}");
         }
+    }
+
+    #[test]
+    fn session_numbers_default_and_refuse_out_of_range_values() {
+        assert_eq!(number("X", None, 8, 10).unwrap(), 8);
+        assert_eq!(number("X", Some("3"), 8, 10).unwrap(), 3);
+        assert!(number("X", Some("0"), 8, 10).is_err());
+        assert!(number("X", Some("11"), 8, 10).is_err());
     }
 }

@@ -7,5 +7,6 @@ pub mod demo;
 pub mod health;
 pub mod migrate;
 pub mod routes;
+pub mod security;
 pub mod serve;
 pub mod telemetry;

@@ -1,9 +1,11 @@
 //! The HTTP surface: the Leptos app and its server functions, health, and the layers around them.
 
+use crate::security;
 use app::{App, shell, state::AppState};
 use axum::{
     Router,
     http::{HeaderName, HeaderValue, Request, header},
+    middleware,
     routing::get,
 };
 use leptos::{config::LeptosOptions, prelude::provide_context};
@@ -17,7 +19,18 @@ use tower_http::{
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Options of the HTTP surface that come from configuration rather than code.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Surface {
+    /// Send `Strict-Transport-Security` (only behind a TLS-terminating proxy).
+    pub hsts: bool,
+}
+
 pub fn router(state: AppState, options: LeptosOptions) -> Router {
+    router_with(state, options, Surface::default())
+}
+
+pub fn router_with(state: AppState, options: LeptosOptions, surface: Surface) -> Router {
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();
@@ -25,7 +38,7 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
     };
     let db = state.db.clone();
 
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(move || crate::health::healthz(db.clone())))
         .leptos_routes_with_context(&options, routes, context.clone(), {
             let options = options.clone();
@@ -34,6 +47,13 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context(
             context, shell,
         ))
+        .layer(middleware::from_fn(security::refuse_cross_site));
+    let router = if surface.hsts {
+        router.layer(middleware::from_fn(security::strict_transport))
+    } else {
+        router
+    };
+    router
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
@@ -64,6 +84,10 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
                 .layer(SetResponseHeaderLayer::if_not_present(
                     header::X_FRAME_OPTIONS,
                     HeaderValue::from_static("DENY"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(security::DEFAULT_CSP),
                 )),
         )
         .with_state(options)

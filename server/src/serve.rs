@@ -53,13 +53,8 @@ pub async fn run() -> anyhow::Result<()> {
         .context("connecting to PostgreSQL as the runtime role (APP_DATABASE_URL)")?;
     check_runtime_role(&pool).await?;
 
-    let state = AppState {
-        db: Db::new(pool),
-        demo_tenant: config::demo_tenant(),
-    };
-    if let Some(slug) = &state.demo_tenant {
-        tracing::warn!(tenant = %slug, "demo mode: every request acts as the demo ISP's owner");
-    }
+    let mut state = AppState::new(Db::new(pool));
+    state.sessions = config::session_timeouts()?;
 
     let addr = options.site_addr;
     let listener = TcpListener::bind(addr)
@@ -68,10 +63,16 @@ pub async fn run() -> anyhow::Result<()> {
     let local = listener.local_addr().context("reading the bound address")?;
     tracing::info!(url = %format!("http://{local}"), "listening");
 
-    axum::serve(listener, routes::router(state.clone(), options))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    let surface = routes::Surface {
+        hsts: config::hsts(),
+    };
+    axum::serve(
+        listener,
+        routes::router_with(state.clone(), options, surface),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving HTTP")?;
 
     state.db.close().await;
     tracing::info!("stopped");

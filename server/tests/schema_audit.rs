@@ -57,7 +57,10 @@ async fn a_table_whose_rls_is_disabled_is_reported() {
 #[tokio::test]
 async fn a_tenant_table_without_a_policy_is_reported() {
     let findings = findings_after("drop policy users_tenant_isolation on users").await;
-    assert_reported(&findings, "users: no row-level security policy");
+    assert_reported(
+        &findings,
+        "users: no row-level security policy on tenant_id",
+    );
 }
 
 #[tokio::test]
@@ -66,6 +69,23 @@ async fn a_policy_that_lets_every_row_through_is_reported() {
         findings_after("create policy users_everyone on users using (true) with check (true)")
             .await;
     assert_reported(&findings, "policy users_everyone");
+}
+
+#[tokio::test]
+async fn an_unlisted_or_widened_lookup_policy_is_reported() {
+    let findings = findings_after(
+        "create policy users_lookup_by_name on users for select
+           using (name = current_setting('app.login_name', true));
+         drop policy sessions_lookup_by_token on sessions;
+         create policy sessions_lookup_by_token on sessions for all
+           using (token_hash = decode(current_setting('app.session_token_hash', true), 'hex'))",
+    )
+    .await;
+    assert_reported(&findings, "users: policy users_lookup_by_name");
+    assert_reported(
+        &findings,
+        "sessions: lookup policy sessions_lookup_by_token must be FOR SELECT",
+    );
 }
 
 #[tokio::test]
@@ -78,7 +98,10 @@ async fn a_new_tenant_table_without_rls_is_reported() {
         &findings,
         "notes: row-level security enabled=false forced=false",
     );
-    assert_reported(&findings, "notes: no row-level security policy");
+    assert_reported(
+        &findings,
+        "notes: no row-level security policy on tenant_id",
+    );
     assert_reported(
         &findings,
         "notes: foreign key notes_tenant_id_fkey has no index",

@@ -13,35 +13,52 @@ use app::db::TenantId;
 use sqlx::{AssertSqlSafe, PgPool};
 use support::{TestDb, audit::tenant_tables, fresh_database};
 
-/// table -> SQL inserting one row owned by tenant $1 (and only needing that tenant to exist).
-const PROBES: &[(&str, &str)] = &[(
-    "users",
-    "insert into users (tenant_id, id, email, name, role)
-     values ($1, gen_random_uuid(), 'probe-' || gen_random_uuid() || '@example.test', 'Probe', 'support')",
-)];
+/// table -> SQL inserting one row owned by tenant $1, given $2, the id of a user of that tenant.
+const PROBES: &[(&str, &str)] = &[
+    (
+        "users",
+        "insert into users (tenant_id, id, email, name, role)
+         values ($1, gen_random_uuid(), 'probe-' || gen_random_uuid() || '@example.test',
+                 'Probe made by ' || $2::text, 'support')",
+    ),
+    (
+        "sessions",
+        "insert into sessions (tenant_id, id, user_id, token_hash, remember, created_at,
+                               last_seen_at, idle_expires_at, absolute_expires_at)
+         values ($1, gen_random_uuid(), $2, sha256(gen_random_uuid()::text::bytea), false, now(),
+                 now(), now() + interval '1 hour', now() + interval '1 day')",
+    ),
+    (
+        "audit_log",
+        "insert into audit_log (tenant_id, at, actor_user_id, actor_label, action)
+         values ($1, now(), $2, 'probe', 'probe.inserted')",
+    ),
+];
 
 struct Two {
     db: TestDb,
     a: TenantId,
     b: TenantId,
+    b_user: uuid::Uuid,
 }
 
 async fn two_tenants_with_a_row_in_every_table() -> Two {
     let db = fresh_database().await;
-    let a = db.tenant("alpha-net", "Alpha Net").await;
-    let b = db.tenant("beta-fibre", "Beta Fibre").await;
-    for tenant in [a, b] {
+    let (a, a_user) = db.tenant("alpha-net", "Alpha Net").await;
+    let (b, b_user) = db.tenant("beta-fibre", "Beta Fibre").await;
+    for (tenant, user) in [(a, a_user), (b, b_user)] {
         let mut tx = db.db().tenant(tenant).await.unwrap();
         for (_, insert) in PROBES {
             sqlx::query(*insert)
                 .bind(tenant.0)
+                .bind(user)
                 .execute(tx.conn())
                 .await
                 .unwrap();
         }
         tx.commit().await.unwrap();
     }
-    Two { db, a, b }
+    Two { db, a, b, b_user }
 }
 
 /// SQL naming a table read from the catalog (never from input), quoted as an identifier.
@@ -49,7 +66,8 @@ fn on_table(template: &str, table: &str) -> AssertSqlSafe<String> {
     AssertSqlSafe(template.replace("{table}", &format!("\"{}\"", table.replace('"', "\"\""))))
 }
 
-fn is_rls_violation(err: &sqlx::Error) -> bool {
+/// 42501: a row-level security violation or a missing privilege; either way, refused.
+fn is_refused(err: &sqlx::Error) -> bool {
     err.as_database_error()
         .and_then(|e| e.code())
         .is_some_and(|code| code == "42501")
@@ -73,7 +91,7 @@ async fn count_as(db: &TestDb, tenant: TenantId, table: &str) -> i64 {
 
 #[tokio::test]
 async fn the_suite_runs_as_the_runtime_role_and_a_forgotten_filter_still_hides_other_tenants() {
-    let Two { db, a, b } = two_tenants_with_a_row_in_every_table().await;
+    let Two { db, a, b, .. } = two_tenants_with_a_row_in_every_table().await;
 
     let (user, superuser, bypass): (String, bool, bool) = sqlx::query_as(
         "select current_user::text, rolsuper, rolbypassrls from pg_roles where rolname = current_user",
@@ -131,7 +149,7 @@ async fn with_no_tenant_set_every_tenant_table_looks_empty() {
 
 #[tokio::test]
 async fn a_tenant_cannot_read_another_tenants_rows() {
-    let Two { db, a, b } = two_tenants_with_a_row_in_every_table().await;
+    let Two { db, a, b, .. } = two_tenants_with_a_row_in_every_table().await;
     for table in tenant_tables(&db.owner).await {
         let mut tx = db.db().tenant(a).await.unwrap();
         let (mine, theirs): (i64, i64) = sqlx::query_as(on_table("select count(*) filter (where tenant_id = $1), count(*) filter (where tenant_id <> $1) from {table}", &table))
@@ -149,16 +167,17 @@ async fn a_tenant_cannot_read_another_tenants_rows() {
 
 #[tokio::test]
 async fn a_tenant_cannot_insert_rows_for_another_tenant() {
-    let Two { db, a, b } = two_tenants_with_a_row_in_every_table().await;
+    let Two { db, a, b, b_user } = two_tenants_with_a_row_in_every_table().await;
     for (table, insert) in PROBES {
         let mut tx = db.db().tenant(a).await.unwrap();
         let err = sqlx::query(*insert)
             .bind(b.0)
+            .bind(b_user)
             .execute(tx.conn())
             .await
             .expect_err("insert for another tenant must fail");
         assert!(
-            is_rls_violation(&err),
+            is_refused(&err),
             "{table}: expected an RLS violation, got {err}"
         );
     }
@@ -166,36 +185,32 @@ async fn a_tenant_cannot_insert_rows_for_another_tenant() {
 
 #[tokio::test]
 async fn a_tenant_cannot_update_or_delete_another_tenants_rows() {
-    let Two { db, a, b } = two_tenants_with_a_row_in_every_table().await;
+    let Two { db, a, b, .. } = two_tenants_with_a_row_in_every_table().await;
     for table in tenant_tables(&db.owner).await {
         let before = count_as(&db, b, &table).await;
-
-        let mut tx = db.db().tenant(a).await.unwrap();
-        let updated = sqlx::query(on_table(
-            "update {table} set tenant_id = tenant_id where tenant_id = $1",
-            &table,
-        ))
-        .bind(b.0)
-        .execute(tx.conn())
-        .await
-        .unwrap();
-        assert_eq!(
-            updated.rows_affected(),
-            0,
-            "{table}: {a} updated rows of {b}"
-        );
-        let deleted = sqlx::query(on_table("delete from {table} where tenant_id = $1", &table))
-            .bind(b.0)
-            .execute(tx.conn())
-            .await
-            .unwrap();
-        assert_eq!(
-            deleted.rows_affected(),
-            0,
-            "{table}: {a} deleted rows of {b}"
-        );
-        tx.commit().await.unwrap();
-
+        for (verb, sql) in [
+            (
+                "update",
+                "update {table} set tenant_id = tenant_id where tenant_id = $1",
+            ),
+            ("delete", "delete from {table} where tenant_id = $1"),
+        ] {
+            let mut tx = db.db().tenant(a).await.unwrap();
+            match sqlx::query(on_table(sql, &table))
+                .bind(b.0)
+                .execute(tx.conn())
+                .await
+            {
+                Ok(done) => assert_eq!(
+                    done.rows_affected(),
+                    0,
+                    "{table}: {a} could {verb} rows of {b}"
+                ),
+                // Append-only tables (audit_log) refuse the runtime role any update or delete.
+                Err(err) => assert!(is_refused(&err), "{table}: {verb}: {err}"),
+            }
+            tx.commit().await.ok();
+        }
         assert_eq!(
             count_as(&db, b, &table).await,
             before,
@@ -205,8 +220,67 @@ async fn a_tenant_cannot_update_or_delete_another_tenants_rows() {
 }
 
 #[tokio::test]
+async fn the_audit_log_is_append_only_for_the_runtime_role() {
+    let Two { db, a, .. } = two_tenants_with_a_row_in_every_table().await;
+    for sql in [
+        "update audit_log set action = 'probe.rewritten'",
+        "delete from audit_log",
+    ] {
+        let mut tx = db.db().tenant(a).await.unwrap();
+        let err = sqlx::query(sql)
+            .execute(tx.conn())
+            .await
+            .expect_err("the runtime role must not change audit entries");
+        assert!(is_refused(&err), "{sql}: {err}");
+    }
+    assert!(count_as(&db, a, "audit_log").await > 0);
+}
+
+#[tokio::test]
+async fn lookup_settings_reveal_only_the_row_they_name() {
+    let Two { db, a, b, .. } = two_tenants_with_a_row_in_every_table().await;
+    // Signing in: the email reveals that one account, and none of its tenant's other rows.
+    let mut tx = db.app.begin().await.unwrap();
+    sqlx::query("select set_config('app.login_email', 'owner@alpha-net.test', true)")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let (users, sessions, audit): (i64, i64, i64) = sqlx::query_as(
+        "select (select count(*) from users), (select count(*) from sessions), (select count(*) from audit_log)",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!((users, sessions, audit), (1, 0, 0));
+    drop(tx);
+    // A session token's hash reveals that one session.
+    let hash: Vec<u8> = {
+        let mut tx = db.db().tenant(b).await.unwrap();
+        sqlx::query_scalar("select token_hash from sessions limit 1")
+            .fetch_one(tx.conn())
+            .await
+            .unwrap()
+    };
+    let found = db
+        .db()
+        .session_by_token_hash(&app::auth::session::hex(&hash))
+        .await
+        .unwrap();
+    let found = found.map(|s| s.tenant);
+    assert_eq!(found, Some(b));
+    assert_ne!(found, Some(a));
+    assert_eq!(
+        db.db()
+            .session_by_token_hash(&"00".repeat(32))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
 async fn a_tenant_cannot_move_its_rows_to_another_tenant() {
-    let Two { db, a, b } = two_tenants_with_a_row_in_every_table().await;
+    let Two { db, a, b, .. } = two_tenants_with_a_row_in_every_table().await;
     for table in tenant_tables(&db.owner).await {
         let mut tx = db.db().tenant(a).await.unwrap();
         let err = sqlx::query(on_table("update {table} set tenant_id = $1", &table))
@@ -215,7 +289,7 @@ async fn a_tenant_cannot_move_its_rows_to_another_tenant() {
             .await
             .expect_err("moving rows to another tenant must fail");
         assert!(
-            is_rls_violation(&err),
+            is_refused(&err),
             "{table}: expected an RLS violation, got {err}"
         );
     }
@@ -223,7 +297,7 @@ async fn a_tenant_cannot_move_its_rows_to_another_tenant() {
 
 #[tokio::test]
 async fn a_tenant_sees_and_changes_only_its_own_tenant_row() {
-    let Two { db, a, b } = two_tenants_with_a_row_in_every_table().await;
+    let Two { db, a, b, .. } = two_tenants_with_a_row_in_every_table().await;
     let mut tx = db.db().tenant(a).await.unwrap();
     let visible: Vec<uuid::Uuid> = sqlx::query_scalar("select id from tenants")
         .fetch_all(tx.conn())
@@ -242,15 +316,12 @@ async fn a_tenant_sees_and_changes_only_its_own_tenant_row() {
     .execute(tx.conn())
     .await
     .expect_err("creating a tenant other than the transaction's must fail");
-    assert!(
-        is_rls_violation(&err),
-        "expected an RLS violation, got {err}"
-    );
+    assert!(is_refused(&err), "expected an RLS violation, got {err}");
 }
 
 #[tokio::test]
 async fn a_lookup_by_slug_finds_that_tenant_and_reveals_no_other() {
-    let Two { db, a, b } = two_tenants_with_a_row_in_every_table().await;
+    let Two { db, a, b, .. } = two_tenants_with_a_row_in_every_table().await;
     let app = db.db();
     assert_eq!(app.tenant_by_slug("alpha-net").await.unwrap(), Some(a));
     assert_eq!(app.tenant_by_slug("beta-fibre").await.unwrap(), Some(b));

@@ -1,10 +1,14 @@
-//! Resolves the staff member behind a server-function call.
+//! Resolves the staff member behind a request from its session cookie, and the role checks
+//! every server function makes.
 
 use uuid::Uuid;
 
 use crate::{
-    auth::model::Role,
-    db::{TenantId, TenantTx},
+    auth::{
+        model::{Permission, Role},
+        session::{self, RequestMeta},
+    },
+    db::TenantId,
     error::AppError,
     state::AppState,
 };
@@ -14,46 +18,91 @@ use crate::{
 pub struct Staff {
     pub tenant: TenantId,
     pub user_id: Uuid,
+    pub session_id: Uuid,
     pub name: String,
+    pub email: String,
     pub role: Role,
 }
 
-/// The staff member making this request, or `Unauthenticated`.
-///
-/// Demo mode only, for now: the demo tenant's owner. Real sessions replace this body.
-#[tracing::instrument(level = "debug", skip(state))]
-pub async fn current_staff(state: &AppState) -> Result<Staff, AppError> {
-    let slug = state
-        .demo_tenant
-        .as_deref()
-        .ok_or(AppError::Unauthenticated)?;
-    let tenant = state
-        .db
-        .tenant_by_slug(slug)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    let mut tx = state.db.tenant(tenant).await?;
-    let staff = owner_of(&mut tx).await?.ok_or(AppError::Unauthenticated)?;
-    tx.commit().await?;
-    Ok(staff)
+impl Staff {
+    /// Refuses with `Forbidden` unless the role has `permission`. The check that counts: pages
+    /// hide what a role cannot do only as a courtesy.
+    pub fn require(&self, permission: Permission) -> Result<(), AppError> {
+        if self.role.can(permission) {
+            Ok(())
+        } else {
+            tracing::info!(user = %self.user_id, role = ?self.role, ?permission, "refused: role");
+            Err(AppError::Forbidden)
+        }
+    }
 }
 
-async fn owner_of(tx: &mut TenantTx) -> Result<Option<Staff>, sqlx::Error> {
-    let tenant = tx.tenant();
+/// The request being served (headers, peer address), as leptos_axum provides it.
+fn request_parts() -> Option<axum::http::request::Parts> {
+    leptos::prelude::use_context::<axum::http::request::Parts>()
+}
+
+/// The session token the request carries, if any.
+pub fn session_token() -> Option<String> {
+    let parts = request_parts()?;
+    parts
+        .headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|h| session::token_from_cookie_header(h).map(str::to_owned))
+}
+
+/// Where the request came from: the peer address and the user agent.
+pub fn request_meta() -> RequestMeta {
+    let Some(parts) = request_parts() else {
+        return RequestMeta::default();
+    };
+    RequestMeta {
+        ip: parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip()),
+        user_agent: parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(512).collect()),
+    }
+}
+
+/// The staff member making this request, or `Unauthenticated`.
+#[tracing::instrument(level = "debug", skip(state))]
+pub async fn current_staff(state: &AppState) -> Result<Staff, AppError> {
+    let token = session_token().ok_or(AppError::Unauthenticated)?;
+    let live = session::resolve(&state.db, &token, state.clock.now(), state.sessions)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let mut tx = state.db.tenant(live.tenant).await?;
     let row = sqlx::query!(
-        r#"select id, name, role as "role: Role"
-           from users
-           where tenant_id = $1 and role = 'owner' and disabled_at is null
-           order by created_at
-           limit 1"#,
-        tenant.0
+        r#"select name, email, role as "role: Role"
+             from users
+            where tenant_id = $1 and id = $2 and disabled_at is null"#,
+        live.tenant.0,
+        live.user_id
     )
     .fetch_optional(tx.conn())
-    .await?;
-    Ok(row.map(|r| Staff {
-        tenant,
-        user_id: r.id,
-        name: r.name,
-        role: r.role,
-    }))
+    .await?
+    .ok_or(AppError::Unauthenticated)?;
+    tx.commit().await?;
+    Ok(Staff {
+        tenant: live.tenant,
+        user_id: live.user_id,
+        session_id: live.session_id,
+        name: row.name,
+        email: row.email,
+        role: row.role,
+    })
+}
+
+/// The signed-in staff member, refused unless their role has `permission`.
+pub async fn require(state: &AppState, permission: Permission) -> Result<Staff, AppError> {
+    let staff = current_staff(state).await?;
+    staff.require(permission)?;
+    Ok(staff)
 }

@@ -1,12 +1,18 @@
-//! Who is asking: staff roles and the signed-in staff member.
-//!
-//! Sign-in, sessions and invitations arrive with the accounts issue. Until then the only
-//! identity is the demo one: in demo mode every request acts as the demo ISP's owner, and
-//! outside demo mode nobody is signed in and every staff server function answers
-//! `Unauthenticated`. The server-side check lives in one place ([`identity::current_staff`]) so
-//! replacing it with real sessions changes no caller.
+//! Who is asking: staff roles and permissions, passwords, sessions, sign-in and sign-out,
+//! throttling. Every server function finds its caller with [`identity::current_staff`] or
+//! checks a permission with [`identity::require`]; nothing trusts what the page shows.
 
+pub mod api;
 pub mod model;
+pub mod pages;
 
 #[cfg(feature = "ssr")]
 pub mod identity;
+#[cfg(feature = "ssr")]
+pub mod password;
+#[cfg(feature = "ssr")]
+pub mod service;
+#[cfg(feature = "ssr")]
+pub mod session;
+#[cfg(feature = "ssr")]
+pub mod throttle;

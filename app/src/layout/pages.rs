@@ -1,7 +1,8 @@
 use leptos::prelude::*;
-use leptos_router::components::{A, Outlet};
+use leptos_router::components::{A, Outlet, Redirect};
 
 use crate::{
+    auth::pages::SignOutButton,
     error::AppError,
     layout::model::Area,
     workspace::{api::current_workspace, model::Workspace},
@@ -68,15 +69,15 @@ pub fn OperatorLayout() -> impl IntoView {
                                             {w.user_name}
                                         </span>
                                         <span class="badge badge-neutral">{w.role.label()}</span>
+                                        <SignOutButton />
                                     </span>
                                 }
                                     .into_any()
                             }
                             Err(AppError::Unauthenticated) => {
-                                view! {
-                                    <span class="topbar-user muted">"Not signed in"</span>
-                                }
-                                    .into_any()
+                                // No session (or it ended): to the sign-in page. On the server
+                                // this is a 302, so it works without JavaScript too.
+                                view! { <Redirect path="/login" /> }.into_any()
                             }
                             Err(err) => {
                                 view! {

@@ -10,12 +10,15 @@ use crate::workspace::model::{DatabaseCheck, Workspace};
 pub async fn current_workspace() -> Result<Workspace, AppError> {
     use crate::{auth::identity::current_staff, state::app_state, workspace::store};
 
-    let state = app_state()?;
-    let staff = current_staff(&state).await?;
-    let mut tx = state.db.tenant(staff.tenant).await?;
-    let workspace = store::workspace(&mut tx, &staff).await?;
-    tx.commit().await?;
-    Ok(workspace)
+    crate::error::respond(async move {
+        let state = app_state()?;
+        let staff = current_staff(&state).await?;
+        let mut tx = state.db.tenant(staff.tenant).await?;
+        let workspace = store::workspace(&mut tx, &staff).await?;
+        tx.commit().await?;
+        Ok(workspace)
+    })
+    .await
 }
 
 /// A live round trip to PostgreSQL inside the caller's tenant transaction.
@@ -23,10 +26,13 @@ pub async fn current_workspace() -> Result<Workspace, AppError> {
 pub async fn check_database() -> Result<DatabaseCheck, AppError> {
     use crate::{auth::identity::current_staff, state::app_state, workspace::store};
 
-    let state = app_state()?;
-    let staff = current_staff(&state).await?;
-    let mut tx = state.db.tenant(staff.tenant).await?;
-    let check = store::check_database(&mut tx).await?;
-    tx.commit().await?;
-    Ok(check)
+    crate::error::respond(async move {
+        let state = app_state()?;
+        let staff = current_staff(&state).await?;
+        let mut tx = state.db.tenant(staff.tenant).await?;
+        let check = store::check_database(&mut tx).await?;
+        tx.commit().await?;
+        Ok(check)
+    })
+    .await
 }

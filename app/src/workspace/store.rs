@@ -67,17 +67,19 @@ pub async fn add_staff(
     name: &str,
     email: &str,
     role: Role,
+    password_hash: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
     let tenant = tx.tenant();
     let done = sqlx::query!(
-        r#"insert into users (tenant_id, id, email, name, role)
-           values ($1, $2, $3, $4, $5)
+        r#"insert into users (tenant_id, id, email, name, role, password_hash)
+           values ($1, $2, $3, $4, $5, $6)
            on conflict (tenant_id, email) do nothing"#,
         tenant.0,
         Uuid::new_v4(),
         email,
         name,
-        role as Role
+        role as Role,
+        password_hash
     )
     .execute(tx.conn())
     .await?;

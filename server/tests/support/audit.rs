@@ -5,7 +5,19 @@
 use sqlx::PgPool;
 
 /// Tables that hold no tenant's data and so carry no `tenant_id`. Anything else must.
-pub const GLOBAL_TABLES: &[&str] = &["_sqlx_migrations", "tenants"];
+pub const GLOBAL_TABLES: &[&str] = &["_sqlx_migrations", "auth_throttle", "tenants"];
+
+/// SELECT-only policies that show one row to a request holding its secret or key (an email at
+/// sign-in, a session token's hash) before the tenant is known. Each must be listed here; the
+/// isolation suite tests what each reveals.
+pub const LOOKUP_POLICIES: &[(&str, &str, &str)] = &[
+    ("users", "users_lookup_by_email", "app.login_email"),
+    (
+        "sessions",
+        "sessions_lookup_by_token",
+        "app.session_token_hash",
+    ),
+];
 
 /// The runtime role the server uses.
 pub const APP_ROLE: &str = "jasiyo_app";
@@ -90,20 +102,42 @@ pub async fn audit(pool: &PgPool) -> Vec<String> {
         .fetch_all(pool)
         .await
         .expect("read policies");
-        if policies.is_empty() {
-            findings.push(format!("{table}: no row-level security policy"));
-        }
+        let mut tenant_policy = false;
         for (name, cmd, permissive, using, check) in policies {
+            if let Some((_, _, setting)) = LOOKUP_POLICIES
+                .iter()
+                .find(|(t, p, _)| *t == table && *p == name)
+            {
+                let ok = cmd == "r"
+                    && permissive
+                    && check.is_none()
+                    && using
+                        .as_deref()
+                        .is_some_and(|u| u.contains(&format!("current_setting('{setting}'")));
+                if !ok {
+                    findings.push(format!(
+                        "{table}: lookup policy {name} must be FOR SELECT using {setting}; found \
+                         command {cmd} USING {using:?} WITH CHECK {check:?}"
+                    ));
+                }
+                continue;
+            }
             let ok = cmd == "*"
                 && permissive
                 && using.as_deref() == Some(TENANT_PREDICATE)
                 && check.as_deref() == Some(TENANT_PREDICATE);
+            tenant_policy |= ok;
             if !ok {
                 findings.push(format!(
                     "{table}: policy {name} (command {cmd}) must be FOR ALL with USING and WITH CHECK \
                      {TENANT_PREDICATE}; found USING {using:?} WITH CHECK {check:?}"
                 ));
             }
+        }
+        if !tenant_policy {
+            findings.push(format!(
+                "{table}: no row-level security policy on tenant_id"
+            ));
         }
     }
 

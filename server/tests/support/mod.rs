@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod audit;
+pub mod client;
 
 use std::str::FromStr;
 
@@ -69,25 +70,64 @@ impl TestDb {
         Db::new(self.app.clone())
     }
 
-    /// Creates a tenant with one owner, through the runtime role and RLS like the app does.
-    pub async fn tenant(&self, slug: &str, name: &str) -> TenantId {
-        let db = self.db();
+    /// Creates a tenant with one owner (`owner@{slug}.test`, password `{slug}-password`),
+    /// through the runtime role and RLS like the app does. Returns the tenant and the owner.
+    pub async fn tenant(&self, slug: &str, name: &str) -> (TenantId, Uuid) {
         let tenant = TenantId(Uuid::new_v4());
-        let mut tx = db.tenant(tenant).await.expect("open tenant transaction");
+        let email = format!("owner@{slug}.test");
+        let mut tx = self
+            .db()
+            .tenant(tenant)
+            .await
+            .expect("open tenant transaction");
         assert!(
             store::create_tenant(&mut tx, slug, name)
                 .await
                 .expect("create tenant")
         );
-        store::add_staff(
+        self.add_staff(
             &mut tx,
             &format!("Owner of {name}"),
-            &format!("owner@{slug}.test"),
+            &email,
             Role::Owner,
+            &format!("{slug}-password"),
         )
-        .await
-        .expect("add owner");
+        .await;
         tx.commit().await.expect("commit");
-        tenant
+        let owner = self.user_id(tenant, &email).await;
+        (tenant, owner)
+    }
+
+    pub async fn add_staff(
+        &self,
+        tx: &mut app::db::TenantTx,
+        name: &str,
+        email: &str,
+        role: Role,
+        password: &str,
+    ) {
+        let hash = app::auth::password::hash(password).await.expect("hash");
+        assert!(
+            store::add_staff(tx, name, email, role, Some(&hash))
+                .await
+                .expect("add staff"),
+            "{email} already existed"
+        );
+    }
+
+    pub async fn user_id(&self, tenant: TenantId, email: &str) -> Uuid {
+        let mut tx = self.db().tenant(tenant).await.unwrap();
+        sqlx::query_scalar("select id from users where email = $1")
+            .bind(email)
+            .fetch_one(tx.conn())
+            .await
+            .expect("user exists")
+    }
+
+    /// Application state over this database, with a manual clock starting now.
+    pub fn state(&self) -> app::state::AppState {
+        let mut state = app::state::AppState::new(self.db());
+        state.clock = app::clock::Clock::manual(chrono::Utc::now());
+        state
     }
 }

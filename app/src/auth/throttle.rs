@@ -1,0 +1,117 @@
+//! Sign-in throttling per account and per IP address, with exponential back-off.
+//!
+//! Keys are SHA-256 digests (`account:…` of the normalised email, `ip:…` of the address), so the
+//! table holds no personal data in the clear and serves every tenant. A key is locked after a
+//! number of consecutive failures, for 30 s doubling with each further failure up to an hour; a
+//! success clears it. Answers stay generic: the lock says "try again later", never whether the
+//! account exists.
+
+use crate::{auth::session::hex, db::Db};
+use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
+
+/// Failures allowed before a key locks: per account, and (higher, for shared NAT addresses
+/// common on Kenyan mobile networks) per IP.
+pub const ACCOUNT_FREE_FAILURES: i32 = 5;
+pub const IP_FREE_FAILURES: i32 = 20;
+const FIRST_LOCK_SECONDS: i64 = 30;
+const MAX_LOCK_SECONDS: i64 = 3600;
+
+pub fn account_key(email: &str) -> String {
+    format!("account:{}", hex(&Sha256::digest(email.as_bytes())))
+}
+
+pub fn ip_key(ip: std::net::IpAddr) -> String {
+    format!("ip:{}", hex(&Sha256::digest(ip.to_string().as_bytes())))
+}
+
+/// How long a key stays locked after `failures` consecutive failures (zero while free).
+pub fn lock_for(failures: i32, free: i32) -> Duration {
+    if failures < free {
+        return Duration::zero();
+    }
+    let doublings = (failures - free).min(20) as u32;
+    let seconds = FIRST_LOCK_SECONDS.saturating_mul(1_i64 << doublings);
+    Duration::seconds(seconds.min(MAX_LOCK_SECONDS))
+}
+
+/// When the earliest next attempt is allowed, if any of `keys` is locked now.
+pub async fn locked_until(
+    db: &Db,
+    keys: &[String],
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select max(locked_until) from auth_throttle where key = any($1) and locked_until > $2"#,
+        keys,
+        now
+    )
+    .fetch_one(db.global())
+    .await
+}
+
+/// Counts a failure against each `(key, free failures)` and locks those past their allowance.
+pub async fn record_failure(
+    db: &Db,
+    keys: &[(String, i32)],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    for (key, free) in keys {
+        let failures: i32 = sqlx::query_scalar!(
+            r#"insert into auth_throttle (key, failures, updated_at) values ($1, 1, $2)
+               on conflict (key) do update
+                 set failures = auth_throttle.failures + 1, updated_at = $2
+               returning failures"#,
+            key,
+            now
+        )
+        .fetch_one(db.global())
+        .await?;
+        let lock = lock_for(failures, *free);
+        if lock > Duration::zero() {
+            sqlx::query!(
+                "update auth_throttle set locked_until = $2 where key = $1",
+                key,
+                now + lock
+            )
+            .execute(db.global())
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// A success clears the account's record (the IP's count stays: one good password does not
+/// excuse a thousand bad ones from the same address).
+pub async fn clear(db: &Db, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!("delete from auth_throttle where key = $1", key)
+        .execute(db.global())
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locks_start_after_the_free_failures_and_double_up_to_an_hour() {
+        assert_eq!(lock_for(4, 5), Duration::zero());
+        assert_eq!(lock_for(5, 5), Duration::seconds(30));
+        assert_eq!(lock_for(6, 5), Duration::seconds(60));
+        assert_eq!(lock_for(7, 5), Duration::seconds(120));
+        assert_eq!(lock_for(30, 5), Duration::seconds(3600));
+        assert_eq!(lock_for(i32::MAX, 5), Duration::seconds(3600));
+    }
+
+    #[test]
+    fn keys_do_not_carry_the_email_or_address_in_the_clear() {
+        let key = account_key("owner@isp.co.ke");
+        assert!(key.starts_with("account:") && !key.contains("isp"));
+        assert_eq!(key.len(), "account:".len() + 64);
+        assert_ne!(
+            ip_key("10.0.0.1".parse().unwrap()),
+            ip_key("10.0.0.2".parse().unwrap())
+        );
+    }
+}

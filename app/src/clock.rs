@@ -1,0 +1,54 @@
+//! "Now", injected: production reads the system clock, tests set and move a manual one, so
+//! expiry, trial and session-timeout rules are tested by moving time instead of sleeping.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::{DateTime, Duration, Utc};
+
+#[derive(Clone, Debug, Default)]
+pub struct Clock {
+    manual: Option<Arc<Mutex<DateTime<Utc>>>>,
+}
+
+impl Clock {
+    pub fn system() -> Self {
+        Self { manual: None }
+    }
+
+    /// A clock that stands still at `start` until moved with [`Clock::advance`].
+    pub fn manual(start: DateTime<Utc>) -> Self {
+        Self {
+            manual: Some(Arc::new(Mutex::new(start))),
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        match &self.manual {
+            None => Utc::now(),
+            Some(at) => *at.lock().unwrap_or_else(PoisonError::into_inner),
+        }
+    }
+
+    /// Moves a manual clock forward; the system clock cannot be moved and ignores this.
+    pub fn advance(&self, by: Duration) {
+        if let Some(at) = &self.manual {
+            let mut at = at.lock().unwrap_or_else(PoisonError::into_inner);
+            *at += by;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manual_clock_moves_only_when_told_and_clones_share_it() {
+        let start = DateTime::<Utc>::UNIX_EPOCH;
+        let clock = Clock::manual(start);
+        let shared = clock.clone();
+        assert_eq!(clock.now(), start);
+        shared.advance(Duration::hours(8));
+        assert_eq!(clock.now(), start + Duration::hours(8));
+    }
+}
