@@ -75,7 +75,7 @@ export async function startServer() {
   const logs = [];
   const child = spawn(binary, ['serve'], {
     cwd: root,
-    env: { ...env, LEPTOS_SITE_ADDR: `127.0.0.1:${port}`, NO_COLOR: '1' },
+    env: { ...env, JASIYO_DEV_MAIL: '1', LEPTOS_SITE_ADDR: `127.0.0.1:${port}`, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   for (const stream of [child.stdout, child.stderr]) {

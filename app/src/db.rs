@@ -93,6 +93,35 @@ impl Db {
         }))
     }
 
+    /// Finds the emailed token whose hash is `token_hash_hex` (the email_tokens lookup policy
+    /// shows that one row).
+    pub async fn email_token_by_hash(
+        &self,
+        token_hash_hex: &str,
+    ) -> Result<Option<EmailTokenRef>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("select set_config('app.email_token_hash', $1, true)")
+            .bind(token_hash_hex)
+            .execute(&mut *tx)
+            .await?;
+        let row = sqlx::query!(
+            r#"select tenant_id, id, user_id, purpose, expires_at, used_at is not null as "used!"
+                 from email_tokens where token_hash = decode($1, 'hex')"#,
+            token_hash_hex
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row.map(|r| EmailTokenRef {
+            tenant: TenantId(r.tenant_id),
+            token_id: r.id,
+            user_id: r.user_id,
+            purpose: r.purpose,
+            expires_at: r.expires_at,
+            used: r.used,
+        }))
+    }
+
     /// Finds the account signing in with `email` (already normalised). The users policy shows
     /// the one row whose email is in `app.login_email`.
     pub async fn login_by_email(&self, email: &str) -> Result<Option<Login>, sqlx::Error> {
@@ -102,7 +131,8 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         let row = sqlx::query!(
-            r#"select tenant_id, id, password_hash, disabled_at is not null as "disabled!"
+            r#"select tenant_id, id, password_hash, disabled_at is not null as "disabled!",
+                      email_verified_at is not null as "verified!"
                  from users where email = $1"#,
             email
         )
@@ -114,6 +144,7 @@ impl Db {
             user_id: r.id,
             password_hash: r.password_hash,
             disabled: r.disabled,
+            verified: r.verified,
         }))
     }
 
@@ -145,6 +176,17 @@ pub struct SessionRef {
     pub user_id: Uuid,
 }
 
+/// An emailed token found from its link, before its tenant's transaction is opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailTokenRef {
+    pub tenant: TenantId,
+    pub token_id: Uuid,
+    pub user_id: Uuid,
+    pub purpose: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    pub used: bool,
+}
+
 /// An account found by email at sign-in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Login {
@@ -152,6 +194,7 @@ pub struct Login {
     pub user_id: Uuid,
     pub password_hash: Option<String>,
     pub disabled: bool,
+    pub verified: bool,
 }
 
 impl TenantTx {

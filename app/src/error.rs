@@ -19,6 +19,9 @@ pub enum AppError {
     /// the reply never tells whether an email is registered.
     #[error("The email or password is not right.")]
     SignInFailed,
+    /// Right password, but the email address was never confirmed.
+    #[error("Please confirm your email address first: follow the link we sent you.")]
+    EmailNotVerified,
     /// Too many failed attempts from this account or address.
     #[error("Too many attempts. Please wait {} and try again.", wait_label(*retry_after_seconds))]
     Throttled { retry_after_seconds: u64 },
@@ -54,6 +57,7 @@ impl AppError {
             Self::Unauthenticated => "unauthenticated",
             Self::SignInFailed => "sign_in_failed",
             Self::Throttled { .. } => "throttled",
+            Self::EmailNotVerified => "email_not_verified",
             Self::Forbidden => "forbidden",
             Self::Invalid { .. } => "invalid",
             Self::NotFound { .. } => "not_found",
@@ -112,7 +116,7 @@ mod ssr {
             match self {
                 Self::Unauthenticated | Self::SignInFailed => StatusCode::UNAUTHORIZED,
                 Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-                Self::Forbidden => StatusCode::FORBIDDEN,
+                Self::Forbidden | Self::EmailNotVerified => StatusCode::FORBIDDEN,
                 Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
                 Self::NotFound { .. } => StatusCode::NOT_FOUND,
                 Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,

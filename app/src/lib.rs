@@ -15,6 +15,7 @@ pub mod csp;
 pub mod dashboard;
 pub mod error;
 pub mod layout;
+pub mod mail;
 pub mod workspace;
 
 #[cfg(feature = "ssr")]
@@ -74,6 +75,10 @@ pub fn App() -> impl IntoView {
             <Routes fallback=areas::NotFound>
                 <Route path=path!("/") view=|| view! { <Redirect path="/app" /> } />
                 <Route path=path!("/login") view=auth::pages::SignInPage ssr=SsrMode::Async />
+                <Route path=path!("/signup") view=auth::pages::SignUpPage ssr=SsrMode::Async />
+                <Route path=path!("/verify-email") view=auth::pages::VerifyEmailPage ssr=SsrMode::Async />
+                <Route path=path!("/forgot-password") view=auth::pages::ForgotPasswordPage ssr=SsrMode::Async />
+                <Route path=path!("/reset-password") view=auth::pages::ResetPasswordPage ssr=SsrMode::Async />
                 // Async: the operator pages arrive complete, readable before (or without) the
                 // WebAssembly, instead of streaming placeholders that need a script to fill.
                 <ParentRoute path=path!("/app") view=layout::OperatorLayout ssr=SsrMode::Async>

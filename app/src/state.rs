@@ -1,6 +1,6 @@
 //! What every request handler and server function can reach on the server.
 
-use crate::{auth::session::Timeouts, clock::Clock, db::Db, error::AppError};
+use crate::{auth::session::Timeouts, clock::Clock, db::Db, error::AppError, mail::mailer::Mailer};
 
 /// Shared, cheap to clone (everything inside is reference-counted).
 #[derive(Clone, Debug)]
@@ -8,6 +8,7 @@ pub struct AppState {
     pub db: Db,
     pub clock: Clock,
     pub sessions: Timeouts,
+    pub mailer: Mailer,
 }
 
 impl AppState {
@@ -16,6 +17,7 @@ impl AppState {
             db,
             clock: Clock::system(),
             sessions: Timeouts::default(),
+            mailer: Mailer::disabled("http://127.0.0.1:3000"),
         }
     }
 }

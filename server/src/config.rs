@@ -132,6 +132,35 @@ pub fn hsts() -> bool {
     )
 }
 
+/// `JASIYO_DEV_MAIL=1` (set by `make run`): catch all mail in a local SMTP sink and show it at
+/// `/dev/mail`, instead of sending it anywhere.
+pub fn dev_mail() -> bool {
+    matches!(
+        std::env::var("JASIYO_DEV_MAIL").as_deref(),
+        Ok("1") | Ok("true")
+    )
+}
+
+/// The outgoing mail server (`JASIYO_SMTP_URL`), sender (`JASIYO_MAIL_FROM`) and the public
+/// address links in mail point to (`JASIYO_PUBLIC_URL`, default `http://` + the site address).
+pub struct MailSettings {
+    pub smtp_url: Option<String>,
+    pub from: String,
+    pub public_url: String,
+}
+
+pub fn mail(site_addr: std::net::SocketAddr) -> MailSettings {
+    MailSettings {
+        smtp_url: std::env::var("JASIYO_SMTP_URL")
+            .ok()
+            .filter(|v| !v.is_empty()),
+        from: std::env::var("JASIYO_MAIL_FROM")
+            .unwrap_or_else(|_| app::mail::mailer::DEFAULT_FROM.to_string()),
+        public_url: std::env::var("JASIYO_PUBLIC_URL")
+            .unwrap_or_else(|_| format!("http://{site_addr}")),
+    }
+}
+
 /// The Leptos site settings: Leptos.toml, overridden by `LEPTOS_*` variables
 /// (`LEPTOS_SITE_ADDR=127.0.0.1:8080` changes the address).
 pub fn leptos_options() -> Result<LeptosOptions, ConfigError> {

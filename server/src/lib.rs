@@ -4,9 +4,11 @@
 
 pub mod config;
 pub mod demo;
+pub mod dev_mail;
 pub mod health;
 pub mod migrate;
 pub mod routes;
 pub mod security;
 pub mod serve;
+pub mod simulators;
 pub mod telemetry;

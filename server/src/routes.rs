@@ -20,10 +20,12 @@ use tower_http::{
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Options of the HTTP surface that come from configuration rather than code.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Surface {
     /// Send `Strict-Transport-Security` (only behind a TLS-terminating proxy).
     pub hsts: bool,
+    /// Demo mode: the SMTP sink whose mail `/dev/mail` shows.
+    pub dev_mail: Option<crate::simulators::smtp::SmtpSink>,
 }
 
 pub fn router(state: AppState, options: LeptosOptions) -> Router {
@@ -38,7 +40,11 @@ pub fn router_with(state: AppState, options: LeptosOptions, surface: Surface) ->
     };
     let db = state.db.clone();
 
-    let router = Router::new()
+    let router = match surface.dev_mail {
+        Some(sink) => Router::new().merge(crate::dev_mail::routes(sink)),
+        None => Router::new(),
+    };
+    let router = router
         .route("/healthz", get(move || crate::health::healthz(db.clone())))
         .leptos_routes_with_context(&options, routes, context.clone(), {
             let options = options.clone();

@@ -10,7 +10,8 @@ use sqlx::{
 };
 use tokio::net::TcpListener;
 
-use crate::{config, routes};
+use crate::{config, routes, simulators::smtp::SmtpSink};
+use app::mail::mailer::Mailer;
 
 /// Opens a pool. Connections are tagged so they can be told apart in `pg_stat_activity`.
 pub async fn connect(options: PgConnectOptions, size: u32) -> Result<PgPool, sqlx::Error> {
@@ -56,6 +57,23 @@ pub async fn run() -> anyhow::Result<()> {
     let mut state = AppState::new(Db::new(pool));
     state.sessions = config::session_timeouts()?;
 
+    let mail = config::mail(options.site_addr);
+    let dev_mail = if config::dev_mail() {
+        let sink = SmtpSink::start(0)
+            .await
+            .context("starting the demo SMTP sink")?;
+        tracing::info!(smtp = %sink.url(), "demo mail: all mail is caught and shown at /dev/mail");
+        state.mailer = Mailer::smtp(&sink.url(), &mail.from, &mail.public_url)?;
+        Some(sink)
+    } else if let Some(url) = &mail.smtp_url {
+        state.mailer = Mailer::smtp(url, &mail.from, &mail.public_url)?;
+        None
+    } else {
+        tracing::warn!("JASIYO_SMTP_URL is not set: mail is kept in the outbox, not sent");
+        state.mailer = Mailer::disabled(&mail.public_url);
+        None
+    };
+
     let addr = options.site_addr;
     let listener = TcpListener::bind(addr)
         .await
@@ -65,10 +83,13 @@ pub async fn run() -> anyhow::Result<()> {
 
     let surface = routes::Surface {
         hsts: config::hsts(),
+        dev_mail,
     };
+    let app = routes::router_with(state.clone(), options, surface);
+    // Peer addresses reach the handlers for throttling and the audit log.
     axum::serve(
         listener,
-        routes::router_with(state.clone(), options, surface),
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await

@@ -29,6 +29,17 @@ const PROBES: &[(&str, &str)] = &[
                  now(), now() + interval '1 hour', now() + interval '1 day')",
     ),
     (
+        "email_tokens",
+        "insert into email_tokens (tenant_id, id, user_id, purpose, token_hash, created_at, expires_at)
+         values ($1, gen_random_uuid(), $2, 'verify_email', sha256(gen_random_uuid()::text::bytea),
+                 now(), now() + interval '1 day')",
+    ),
+    (
+        "email_outbox",
+        "insert into email_outbox (tenant_id, id, kind, to_address, subject, body_text, created_at)
+         values ($1, gen_random_uuid(), 'probe', 'probe@example.test', 'Probe', 'for ' || $2::text, now())",
+    ),
+    (
         "audit_log",
         "insert into audit_log (tenant_id, at, actor_user_id, actor_label, action)
          values ($1, now(), $2, 'probe', 'probe.inserted')",

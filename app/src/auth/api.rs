@@ -79,6 +79,70 @@ pub async fn change_password(
     .await
 }
 
+/// Creates an ISP and its owner, and emails a verification link. Answers the same whether or
+/// not the email already has an account.
+#[server(prefix = "/api", endpoint = "sign-up")]
+pub async fn sign_up(
+    name: String,
+    email: String,
+    company: String,
+    password: String,
+) -> Result<(), AppError> {
+    use crate::auth::{account, identity};
+    use crate::state::app_state;
+
+    crate::error::respond(async move {
+        let state = app_state()?;
+        let form = account::SignUp {
+            name: &name,
+            email: &email,
+            company: &company,
+            password: &password,
+        };
+        account::sign_up(&state, form, &identity::request_meta()).await
+    })
+    .await
+}
+
+/// Confirms an email address from the emailed link.
+#[server(prefix = "/api", endpoint = "verify-email")]
+pub async fn verify_email(token: String) -> Result<(), AppError> {
+    use crate::auth::{account, identity};
+    use crate::state::app_state;
+
+    crate::error::respond(async move {
+        let state = app_state()?;
+        account::verify_email(&state, &token, &identity::request_meta()).await
+    })
+    .await
+}
+
+/// Emails a password-reset link if the address has an account; always answers the same.
+#[server(prefix = "/api", endpoint = "forgot-password")]
+pub async fn forgot_password(email: String) -> Result<(), AppError> {
+    use crate::auth::{account, identity};
+    use crate::state::app_state;
+
+    crate::error::respond(async move {
+        let state = app_state()?;
+        account::request_password_reset(&state, &email, &identity::request_meta()).await
+    })
+    .await
+}
+
+/// Sets a new password from a reset link; every session of the account ends.
+#[server(prefix = "/api", endpoint = "reset-password")]
+pub async fn reset_password(token: String, new_password: String) -> Result<(), AppError> {
+    use crate::auth::{account, identity};
+    use crate::state::app_state;
+
+    crate::error::respond(async move {
+        let state = app_state()?;
+        account::reset_password(&state, &token, &new_password, &identity::request_meta()).await
+    })
+    .await
+}
+
 #[cfg(feature = "ssr")]
 fn set_cookie(value: &str) -> Result<(), AppError> {
     use axum::http::{HeaderValue, header::SET_COOKIE};

@@ -195,3 +195,16 @@ mod email_tests {
         assert!(validate_password(&"é".repeat(129)).is_err());
     }
 }
+
+/// A person's or company's name: trimmed, 1 to 120 characters. Returns the trimmed name.
+pub fn validate_name(field: &str, input: &str) -> Result<String, crate::error::AppError> {
+    let name = input.trim();
+    match name.chars().count() {
+        0 => Err(crate::error::AppError::invalid(field, "is required")),
+        1..=120 => Ok(name.to_string()),
+        _ => Err(crate::error::AppError::invalid(
+            field,
+            "must be at most 120 characters",
+        )),
+    }
+}

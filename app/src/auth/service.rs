@@ -73,6 +73,9 @@ pub async fn sign_in(
     };
 
     throttle::clear(&state.db, &account_key).await?;
+    if !login.verified {
+        return Err(AppError::EmailNotVerified);
+    }
     if let Some(previous) = previous_token {
         end_session_of_token(state, previous).await?;
     }

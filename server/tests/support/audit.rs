@@ -17,6 +17,11 @@ pub const LOOKUP_POLICIES: &[(&str, &str, &str)] = &[
         "sessions_lookup_by_token",
         "app.session_token_hash",
     ),
+    (
+        "email_tokens",
+        "email_tokens_lookup_by_token",
+        "app.email_token_hash",
+    ),
 ];
 
 /// The runtime role the server uses.

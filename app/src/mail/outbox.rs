@@ -1,0 +1,118 @@
+//! The email outbox: enqueue inside the change's transaction, deliver after commit.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::{
+    db::{TenantId, TenantTx},
+    error::AppError,
+    state::AppState,
+};
+
+/// What an email is for; stored with it so support can tell messages apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    VerifyEmail,
+    ResetPassword,
+    SignUpAgain,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::VerifyEmail => "verify_email",
+            Kind::ResetPassword => "reset_password",
+            Kind::SignUpAgain => "sign_up_again",
+        }
+    }
+}
+
+pub struct Email<'a> {
+    pub kind: Kind,
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub body: String,
+}
+
+pub async fn enqueue(
+    tx: &mut TenantTx,
+    now: DateTime<Utc>,
+    email: Email<'_>,
+) -> Result<Uuid, AppError> {
+    let tenant = tx.tenant();
+    let id = Uuid::new_v4();
+    sqlx::query!(
+        r#"insert into email_outbox (tenant_id, id, kind, to_address, subject, body_text, created_at)
+           values ($1, $2, $3, $4, $5, $6, $7)"#,
+        tenant.0,
+        id,
+        email.kind.as_str(),
+        email.to,
+        email.subject,
+        email.body,
+        now
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(id)
+}
+
+/// Sends one queued message and records the outcome. Safe to call twice: a sent row is skipped.
+#[tracing::instrument(skip(state))]
+pub async fn deliver(state: &AppState, tenant: TenantId, id: Uuid) -> Result<(), AppError> {
+    let mut tx = state.db.tenant(tenant).await?;
+    // Lock the row so two deliverers never send the same message.
+    let row = sqlx::query!(
+        r#"select to_address, subject, body_text from email_outbox
+            where tenant_id = $1 and id = $2 and status <> 'sent'
+            for update skip locked"#,
+        tenant.0,
+        id
+    )
+    .fetch_optional(tx.conn())
+    .await?;
+    let Some(row) = row else { return Ok(()) };
+    let outcome = state
+        .mailer
+        .send(&row.to_address, &row.subject, &row.body_text)
+        .await;
+    let now = state.clock.now();
+    match &outcome {
+        Ok(()) => {
+            sqlx::query!(
+                r#"update email_outbox set status = 'sent', sent_at = $3, attempts = attempts + 1,
+                          last_error = null
+                    where tenant_id = $1 and id = $2"#,
+                tenant.0,
+                id,
+                now
+            )
+            .execute(tx.conn())
+            .await?;
+        }
+        Err(error) => {
+            tracing::warn!(%error, "email not delivered; it stays in the outbox");
+            sqlx::query!(
+                r#"update email_outbox set status = 'failed', attempts = attempts + 1, last_error = $3
+                    where tenant_id = $1 and id = $2"#,
+                tenant.0,
+                id,
+                error
+            )
+            .execute(tx.conn())
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Delivers in the background, after the request has answered.
+pub fn deliver_later(state: &AppState, tenant: TenantId, id: Uuid) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(err) = deliver(&state, tenant, id).await {
+            tracing::error!(%tenant, %id, error = %err, "email delivery failed");
+        }
+    });
+}
