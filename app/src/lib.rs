@@ -16,6 +16,8 @@ pub mod dashboard;
 pub mod error;
 pub mod layout;
 pub mod mail;
+pub mod settings;
+pub mod staff;
 pub mod workspace;
 
 #[cfg(feature = "ssr")]
@@ -79,6 +81,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/verify-email") view=auth::pages::VerifyEmailPage ssr=SsrMode::Async />
                 <Route path=path!("/forgot-password") view=auth::pages::ForgotPasswordPage ssr=SsrMode::Async />
                 <Route path=path!("/reset-password") view=auth::pages::ResetPasswordPage ssr=SsrMode::Async />
+                <Route path=path!("/accept-invitation") view=staff::pages::AcceptInvitationPage ssr=SsrMode::Async />
                 // Async: the operator pages arrive complete, readable before (or without) the
                 // WebAssembly, instead of streaming placeholders that need a script to fill.
                 <ParentRoute path=path!("/app") view=layout::OperatorLayout ssr=SsrMode::Async>
@@ -91,7 +94,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("vouchers") view=|| view! { <AreaPage area=Area::Vouchers /> } />
                     <Route path=path!("messages") view=|| view! { <AreaPage area=Area::Messages /> } />
                     <Route path=path!("reports") view=|| view! { <AreaPage area=Area::Reports /> } />
-                    <Route path=path!("settings") view=|| view! { <AreaPage area=Area::Settings /> } />
+                    <Route path=path!("settings") view=settings::GeneralSettingsPage />
+                    <Route path=path!("settings/staff") view=staff::pages::StaffPage />
+                    <Route path=path!("settings/audit") view=audit::pages::AuditLogPage />
                 </ParentRoute>
             </Routes>
         </Router>

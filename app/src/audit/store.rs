@@ -43,3 +43,42 @@ pub async fn record(tx: &mut TenantTx, entry: Entry<'_>) -> Result<(), AppError>
     .await?;
     Ok(())
 }
+
+pub async fn list(
+    tx: &mut TenantTx,
+    action_prefix: &str,
+    actor_contains: &str,
+) -> Result<Vec<crate::audit::model::AuditEntry>, AppError> {
+    let tenant = tx.tenant();
+    let rows = sqlx::query!(
+        r#"select id, at, actor_label, action,
+                  entity_type || ':' || entity_id as entity,
+                  before::text as before, after::text as after,
+                  host(ip) as ip, user_agent
+             from audit_log
+            where tenant_id = $1
+              and ($2 = '' or starts_with(action, $2))
+              and ($3 = '' or strpos(lower(actor_label), lower($3)) > 0)
+            order by at desc, id desc
+            limit 200"#,
+        tenant.0,
+        action_prefix,
+        actor_contains
+    )
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| crate::audit::model::AuditEntry {
+            id: r.id,
+            at: r.at,
+            actor: r.actor_label,
+            action: r.action,
+            entity: r.entity,
+            before: r.before,
+            after: r.after,
+            ip: r.ip,
+            user_agent: r.user_agent,
+        })
+        .collect())
+}

@@ -28,6 +28,7 @@ pub const TRIAL: Duration = Duration::days(14);
 pub enum Purpose {
     VerifyEmail,
     ResetPassword,
+    Invitation,
 }
 
 impl Purpose {
@@ -35,12 +36,13 @@ impl Purpose {
         match self {
             Purpose::VerifyEmail => "verify_email",
             Purpose::ResetPassword => "reset_password",
+            Purpose::Invitation => "invitation",
         }
     }
 }
 
 /// Issues a single-use token for `user_id` and returns it (only its hash is stored).
-async fn issue_token(
+pub(crate) async fn issue_token(
     tx: &mut TenantTx,
     user_id: Uuid,
     purpose: Purpose,
@@ -67,7 +69,7 @@ async fn issue_token(
 
 /// Takes a token from a link: valid, unused, unexpired and for `purpose`, or a clear refusal.
 /// Marks it used in the returned transaction, so using it and acting on it commit together.
-async fn take_token(
+pub(crate) async fn take_token(
     state: &AppState,
     token: &str,
     purpose: Purpose,

@@ -15,6 +15,7 @@ pub enum Kind {
     VerifyEmail,
     ResetPassword,
     SignUpAgain,
+    Invitation,
 }
 
 impl Kind {
@@ -23,6 +24,7 @@ impl Kind {
             Kind::VerifyEmail => "verify_email",
             Kind::ResetPassword => "reset_password",
             Kind::SignUpAgain => "sign_up_again",
+            Kind::Invitation => "invitation",
         }
     }
 }

@@ -1,0 +1,400 @@
+//! Roles and tenants at the server-function boundary: the owner → invite → accept flow, every
+//! owner/admin-only server function and page refused to support (table-driven), and every
+//! server function that takes an id refused for another tenant's ids (list-driven). Later issues
+//! add their functions and routes to `ADMIN_ONLY` and `CROSS_TENANT`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod support;
+
+use std::time::Duration as StdDuration;
+
+use app::{AppError, db::TenantId, mail::mailer::Mailer};
+use axum::http::StatusCode;
+use server::simulators::smtp::SmtpSink;
+use support::{TestDb, client::Client, fresh_database};
+use uuid::Uuid;
+
+/// Server functions only owners and admins may call: (endpoint, form). `{user}` is replaced by
+/// the id of a real staff member of the caller's own tenant.
+const ADMIN_ONLY: &[(&str, &[(&str, &str)])] = &[
+    ("/api/staff/list", &[]),
+    (
+        "/api/staff/invite",
+        &[
+            ("name", "Mallory"),
+            ("email", "mallory@example.test"),
+            ("role", "admin"),
+        ],
+    ),
+    (
+        "/api/staff/role",
+        &[("user_id", "{user}"), ("role", "admin")],
+    ),
+    (
+        "/api/staff/disabled",
+        &[("user_id", "{user}"), ("disabled", "true")],
+    ),
+    ("/api/audit/list", &[("action", ""), ("actor", "")]),
+];
+
+/// Pages only owners and admins may see.
+const ADMIN_ONLY_PAGES: &[&str] = &["/app/settings/staff", "/app/settings/audit"];
+
+/// Server functions that act on an id: called by tenant A's owner with `{user}` set to an id of
+/// tenant B, they must answer not-found or forbidden and change nothing.
+const CROSS_TENANT: &[(&str, &[(&str, &str)])] = &[
+    (
+        "/api/staff/role",
+        &[("user_id", "{user}"), ("role", "admin")],
+    ),
+    (
+        "/api/staff/disabled",
+        &[("user_id", "{user}"), ("disabled", "true")],
+    ),
+];
+
+fn form<'a>(pairs: &'a [(&'a str, &'a str)], user: &'a str) -> Vec<(&'a str, &'a str)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (*k, if *v == "{user}" { user } else { *v }))
+        .collect()
+}
+
+async fn wait_for_mail(sink: &SmtpSink, to: &str) -> String {
+    for _ in 0..200 {
+        if let Some(m) = sink
+            .messages()
+            .into_iter()
+            .rev()
+            .find(|m| m.to.iter().any(|t| t == to))
+        {
+            return m.body;
+        }
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+    panic!("no mail to {to}");
+}
+
+fn token_after(body: &str, path: &str) -> String {
+    let at = body.find(&format!("{path}?token=")).expect("link in mail");
+    body[at..]
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect()
+}
+
+#[tokio::test]
+async fn sign_up_invite_support_and_support_is_refused_every_admin_function_and_page() {
+    let db = fresh_database().await;
+    let sink = SmtpSink::start(0).await.unwrap();
+    let mut state = db.state();
+    state.mailer = Mailer::smtp(
+        &sink.url(),
+        "Jasiyo <no-reply@jasiyo.test>",
+        "http://isp.test",
+    )
+    .unwrap();
+
+    // The owner signs up, confirms the email and signs in.
+    let mut owner = Client::new(state.clone());
+    let signup = [
+        ("name", "Njeri Kamau"),
+        ("email", "njeri@thika-net.co.ke"),
+        ("company", "Thika Net"),
+        ("password", "owner password 1"),
+    ];
+    assert_eq!(
+        owner.call("/api/sign-up", &signup).await.status,
+        StatusCode::OK
+    );
+    let token = token_after(
+        &wait_for_mail(&sink, "njeri@thika-net.co.ke").await,
+        "/verify-email",
+    );
+    assert_eq!(
+        owner
+            .call("/api/verify-email", &[("token", &token)])
+            .await
+            .status,
+        StatusCode::OK
+    );
+    owner
+        .sign_in("njeri@thika-net.co.ke", "owner password 1")
+        .await;
+
+    // The owner invites a support user, who accepts and signs in.
+    let invited = owner
+        .call(
+            "/api/staff/invite",
+            &[
+                ("name", "Kevin Mwangi"),
+                ("email", "kevin@thika-net.co.ke"),
+                ("role", "support"),
+            ],
+        )
+        .await;
+    assert_eq!(invited.status, StatusCode::OK, "{}", invited.body);
+    let invitation = wait_for_mail(&sink, "kevin@thika-net.co.ke").await;
+    assert!(
+        invitation.contains("Njeri Kamau invited you to join Thika Net"),
+        "{invitation}"
+    );
+    let token = token_after(&invitation, "/accept-invitation");
+    let mut support = Client::new(state.clone());
+    assert_eq!(
+        support
+            .sign_in("kevin@thika-net.co.ke", "support password")
+            .await
+            .error(),
+        AppError::SignInFailed
+    );
+    let accepted = support
+        .call(
+            "/api/staff/accept",
+            &[("token", &token), ("new_password", "support password")],
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+    support
+        .sign_in("kevin@thika-net.co.ke", "support password")
+        .await;
+    let me = support.call("/api/workspace", &[]).await.json();
+    assert_eq!(
+        (me["role"].as_str(), me["isp_name"].as_str()),
+        (Some("support"), Some("Thika Net"))
+    );
+
+    // Support is refused every owner/admin-only function, and nothing changes.
+    let owner_id = owner.call("/api/staff/list", &[]).await.json()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (endpoint, pairs) in ADMIN_ONLY {
+        let reply = support.call(endpoint, &form(pairs, &owner_id)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::FORBIDDEN,
+            "{endpoint}: {}",
+            reply.body
+        );
+        assert_eq!(reply.error(), AppError::Forbidden, "{endpoint}");
+    }
+    for page in ADMIN_ONLY_PAGES {
+        let reply = support.get(page).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{page}");
+        assert!(reply.body.contains("Owners and admins"), "{page}");
+    }
+    let staff = owner.call("/api/staff/list", &[]).await.json();
+    assert_eq!(
+        staff.as_array().unwrap().len(),
+        2,
+        "no one was invited by support: {staff}"
+    );
+    assert!(
+        staff
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["status"] == "active"),
+        "{staff}"
+    );
+    // ...while the owner may use each of them.
+    for page in ADMIN_ONLY_PAGES {
+        assert_eq!(owner.get(page).await.status, StatusCode::OK, "{page}");
+    }
+}
+
+struct TwoIsps {
+    _db: TestDb,
+    a: Client,
+    b_tenant: TenantId,
+    b_owner: Uuid,
+    b_support: Uuid,
+    db_handle: app::db::Db,
+}
+
+async fn two_isps() -> TwoIsps {
+    let db = fresh_database().await;
+    db.tenant("alpha-net", "Alpha Net").await;
+    let (b_tenant, b_owner) = db.tenant("beta-fibre", "Beta Fibre").await;
+    let mut tx = db.db().tenant(b_tenant).await.unwrap();
+    db.add_staff(
+        &mut tx,
+        "Beta Support",
+        "support@beta-fibre.test",
+        app::auth::model::Role::Support,
+        "beta support pw",
+    )
+    .await;
+    tx.commit().await.unwrap();
+    let b_support = db.user_id(b_tenant, "support@beta-fibre.test").await;
+    let mut a = Client::new(db.state());
+    a.sign_in("owner@alpha-net.test", "alpha-net-password")
+        .await;
+    let db_handle = db.db();
+    TwoIsps {
+        _db: db,
+        a,
+        b_tenant,
+        b_owner,
+        b_support,
+        db_handle,
+    }
+}
+
+async fn staff_of(db: &app::db::Db, tenant: TenantId) -> Vec<(Uuid, String, bool)> {
+    let mut tx = db.tenant(tenant).await.unwrap();
+    sqlx::query_as("select id, role::text, disabled_at is not null from users order by id")
+        .fetch_all(tx.conn())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn another_tenants_ids_are_not_found_and_nothing_changes() {
+    let mut w = two_isps().await;
+    let before = staff_of(&w.db_handle, w.b_tenant).await;
+    for (endpoint, pairs) in CROSS_TENANT {
+        for target in [w.b_owner, w.b_support] {
+            let id = target.to_string();
+            let reply = w.a.call(endpoint, &form(pairs, &id)).await;
+            assert!(
+                matches!(
+                    reply.error(),
+                    AppError::NotFound { .. } | AppError::Forbidden
+                ),
+                "{endpoint} with {target}: {} {}",
+                reply.status,
+                reply.body
+            );
+        }
+    }
+    assert_eq!(
+        staff_of(&w.db_handle, w.b_tenant).await,
+        before,
+        "tenant B's staff changed"
+    );
+}
+
+#[tokio::test]
+async fn the_owner_cannot_be_demoted_or_disabled_and_changes_end_sessions() {
+    let db = fresh_database().await;
+    let (tenant, owner_id) = db.tenant("alpha-net", "Alpha Net").await;
+    let mut tx = db.db().tenant(tenant).await.unwrap();
+    db.add_staff(
+        &mut tx,
+        "Admin A",
+        "admin@alpha-net.test",
+        app::auth::model::Role::Admin,
+        "admin password",
+    )
+    .await;
+    db.add_staff(
+        &mut tx,
+        "Support S",
+        "support@alpha-net.test",
+        app::auth::model::Role::Support,
+        "support password",
+    )
+    .await;
+    tx.commit().await.unwrap();
+    let support_id = db
+        .user_id(tenant, "support@alpha-net.test")
+        .await
+        .to_string();
+
+    let mut admin = Client::new(db.state());
+    admin
+        .sign_in("admin@alpha-net.test", "admin password")
+        .await;
+    let owner = owner_id.to_string();
+    let demote = admin
+        .call(
+            "/api/staff/role",
+            &[("user_id", &owner), ("role", "support")],
+        )
+        .await;
+    assert!(matches!(demote.error(), AppError::Invalid { field, .. } if field == "role"));
+    let disable = admin
+        .call(
+            "/api/staff/disabled",
+            &[("user_id", &owner), ("disabled", "true")],
+        )
+        .await;
+    assert!(matches!(disable.error(), AppError::Invalid { .. }));
+    let make_owner = admin
+        .call(
+            "/api/staff/role",
+            &[("user_id", &support_id), ("role", "owner")],
+        )
+        .await;
+    assert!(matches!(make_owner.error(), AppError::Invalid { field, .. } if field == "role"));
+
+    // A role change signs the member out (a privilege change means a fresh session).
+    let mut support = Client::new(db.state());
+    support
+        .sign_in("support@alpha-net.test", "support password")
+        .await;
+    let promote = admin
+        .call(
+            "/api/staff/role",
+            &[("user_id", &support_id), ("role", "admin")],
+        )
+        .await;
+    assert_eq!(promote.status, StatusCode::OK, "{}", promote.body);
+    assert_eq!(
+        support.call("/api/workspace", &[]).await.error(),
+        AppError::Unauthenticated
+    );
+    support
+        .sign_in("support@alpha-net.test", "support password")
+        .await;
+    assert_eq!(
+        support.call("/api/workspace", &[]).await.json()["role"],
+        "admin"
+    );
+
+    // Disabling ends the member's sessions at once and blocks sign-in.
+    let off = admin
+        .call(
+            "/api/staff/disabled",
+            &[("user_id", &support_id), ("disabled", "true")],
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.body);
+    assert_eq!(
+        support.call("/api/workspace", &[]).await.error(),
+        AppError::Unauthenticated
+    );
+    assert_eq!(
+        support
+            .sign_in("support@alpha-net.test", "support password")
+            .await
+            .error(),
+        AppError::SignInFailed
+    );
+
+    // The audit log shows the changes with before and after, newest first.
+    let log = admin
+        .call("/api/audit/list", &[("action", "staff."), ("actor", "")])
+        .await
+        .json();
+    let actions: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["staff.disabled", "staff.role_changed"]);
+    assert!(
+        log[1]["before"].as_str().unwrap().contains("\"support\""),
+        "{log}"
+    );
+    assert!(
+        log[1]["after"].as_str().unwrap().contains("\"admin\""),
+        "{log}"
+    );
+}
