@@ -61,8 +61,8 @@ pub fn AuditLogPage() -> impl IntoView {
                                             <td>{e.at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
                                             <td>{e.actor}</td>
                                             <td><code>{e.action}</code><br/><span class="muted">{e.entity}</span></td>
-                                            <td class="muted">{e.before.map(|b| format!("before {b}"))}<br/>{e.after.map(|a| format!("after {a}"))}</td>
-                                            <td class="muted">{e.ip}<br/>{e.user_agent}</td>
+                                            <td class="muted wrap-anywhere">{e.before.map(|b| format!("before {b}"))}<br/>{e.after.map(|a| format!("after {a}"))}</td>
+                                            <td class="muted wrap-anywhere">{e.ip}<br/>{e.user_agent}</td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>

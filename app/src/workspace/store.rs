@@ -72,10 +72,15 @@ pub async fn add_staff(
     password_hash: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
     let tenant = tx.tenant();
-    let done = sqlx::query!(
+    // An existing member keeps their data; one without a password (seeded before passwords
+    // existed) gets this one, so the printed demo logins always work.
+    let inserted = sqlx::query_scalar!(
         r#"insert into users (tenant_id, id, email, name, role, password_hash, email_verified_at)
            values ($1, $2, $3, $4, $5, $6, now())
-           on conflict (tenant_id, email) do nothing"#,
+           on conflict (tenant_id, email) do update
+             set password_hash = coalesce(users.password_hash, excluded.password_hash),
+                 email_verified_at = coalesce(users.email_verified_at, excluded.email_verified_at)
+           returning (xmax = 0) as "inserted!""#,
         tenant.0,
         Uuid::new_v4(),
         email,
@@ -83,7 +88,7 @@ pub async fn add_staff(
         role as Role,
         password_hash
     )
-    .execute(tx.conn())
+    .fetch_one(tx.conn())
     .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(inserted)
 }
