@@ -16,6 +16,7 @@ pub mod dashboard;
 pub mod error;
 pub mod layout;
 pub mod mail;
+pub mod phone;
 pub mod settings;
 pub mod staff;
 pub mod workspace;

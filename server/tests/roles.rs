@@ -35,6 +35,19 @@ const ADMIN_ONLY: &[(&str, &[(&str, &str)])] = &[
         &[("user_id", "{user}"), ("disabled", "true")],
     ),
     ("/api/audit/list", &[("action", ""), ("actor", "")]),
+    (
+        "/api/settings/business/update",
+        &[
+            ("name", "Hijacked"),
+            ("county", ""),
+            ("address", ""),
+            ("phone", ""),
+            ("support_email", ""),
+            ("whatsapp", ""),
+            ("time_zone", "Africa/Nairobi"),
+            ("grace_period_days", "0"),
+        ],
+    ),
 ];
 
 /// Pages only owners and admins may see.

@@ -1,6 +1,17 @@
-//! Settings: the tabs, and the pages that are not yet their own area.
+//! Settings: the tabs and Settings → General (the ISP's business details). Staff and the audit
+//! log have their own areas.
+
+pub mod api;
+pub mod model;
+#[cfg(feature = "ssr")]
+pub mod service;
 
 use leptos::prelude::*;
+
+use crate::{
+    error::AppError,
+    settings::api::{UpdateBusinessSettings, get_business_settings},
+};
 use leptos_meta::Title;
 use leptos_router::components::A;
 
@@ -16,22 +27,98 @@ pub fn SettingsTabs() -> impl IntoView {
     }
 }
 
-/// Settings → General. Business details, logo and time zone arrive with the settings work; the
-/// tabs already lead to staff and the audit log.
+/// Settings → General: the business details customers see on invoices, the portal and messages.
 #[component]
 pub fn GeneralSettingsPage() -> impl IntoView {
+    let save = ServerAction::<UpdateBusinessSettings>::new();
+    let settings = Resource::new(move || save.version().get(), |_| get_business_settings());
+    let saved = save.value();
+    let field_error = move |field: &'static str| {
+        move || match saved.get() {
+            Some(Err(AppError::Invalid { field: f, reason })) if f == field => Some(reason),
+            _ => None,
+        }
+    };
+
     view! {
         <Title text="Settings" />
         <header class="page-header">
             <h1>"Settings"</h1>
         </header>
         <SettingsTabs />
-        <section class="card empty-state">
-            <h2>"Business details"</h2>
-            <p>
-                "Your business name, county, logo, address, phone, support email, WhatsApp number, \
-                 time zone and grace period will be edited here. This part is not built yet."
-            </p>
-        </section>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match settings.await {
+                    Err(err) => view! { <p class="alert alert-danger" role="alert">{err.to_string()}</p> }.into_any(),
+                    Ok(s) => {
+                        let locked = !s.editable;
+                        view! {
+                            <section class="card">
+                                <h2>"Business details"</h2>
+                                {locked.then(|| view! { <p class="alert alert-info">"Only the owner and admins can change these."</p> })}
+                                {move || match saved.get() {
+                                    Some(Ok(_)) => Some(view! { <p class="alert alert-info" role="status" data-testid="settings-saved">"Saved."</p> }.into_any()),
+                                    Some(Err(AppError::Invalid { .. })) | None => None,
+                                    Some(Err(err)) => Some(view! { <p class="alert alert-danger" role="alert">{err.to_string()}</p> }.into_any()),
+                                }}
+                                <ActionForm action=save>
+                                    <fieldset class="form" disabled=locked>
+                                        <TextField name="name" label="Business name" value=s.name.clone() error=field_error("name") />
+                                        <div class="field">
+                                            <label for="county">"County"</label>
+                                            <select id="county" name="county">
+                                                <option value="" selected=s.county.is_none()>"Not set"</option>
+                                                {model::COUNTIES.iter().map(|c| view! {
+                                                    <option value=*c selected=s.county.as_deref() == Some(*c)>{*c}</option>
+                                                }).collect_view()}
+                                            </select>
+                                            <span class="error" role="alert">{field_error("county")}</span>
+                                        </div>
+                                        <TextField name="address" label="Physical address" value=s.address.clone().unwrap_or_default() error=field_error("address") />
+                                        <TextField name="phone" label="Primary phone" value=s.phone.clone().unwrap_or_default() error=field_error("phone") />
+                                        <TextField name="support_email" label="Support email" value=s.support_email.clone().unwrap_or_default() error=field_error("support_email") />
+                                        <TextField name="whatsapp" label="WhatsApp number" value=s.whatsapp.clone().unwrap_or_default() error=field_error("whatsapp") />
+                                        <div class="field">
+                                            <label for="time_zone">"Time zone"</label>
+                                            <select id="time_zone" name="time_zone">
+                                                {model::TIME_ZONES.iter().map(|z| view! {
+                                                    <option value=*z selected=s.time_zone == *z>{*z}</option>
+                                                }).collect_view()}
+                                            </select>
+                                            <span class="error" role="alert">{field_error("time_zone")}</span>
+                                        </div>
+                                        <TextField name="grace_period_days" label="Grace period (days after expiry before cut-off)" value=s.grace_period_days.to_string() error=field_error("grace_period_days") />
+                                        <div class="form-actions">
+                                            <button type="submit" class="button">"Save"</button>
+                                        </div>
+                                    </fieldset>
+                                </ActionForm>
+                            </section>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn TextField<E>(name: &'static str, label: &'static str, value: String, error: E) -> impl IntoView
+where
+    E: Fn() -> Option<String> + Send + Sync + Copy + 'static,
+{
+    let error_id = format!("{name}-error");
+    view! {
+        <div class="field">
+            <label for=name>{label}</label>
+            <input
+                id=name
+                name=name
+                value=value
+                aria-invalid=move || error().is_some().to_string()
+                aria-describedby=error_id.clone()
+            />
+            <span class="error" id=error_id role="alert">{error}</span>
+        </div>
     }
 }
