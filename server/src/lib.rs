@@ -6,6 +6,7 @@ pub mod config;
 pub mod demo;
 pub mod dev_mail;
 pub mod health;
+pub mod logo;
 pub mod migrate;
 pub mod routes;
 pub mod security;

@@ -40,9 +40,10 @@ pub fn router_with(state: AppState, options: LeptosOptions, surface: Surface) ->
     };
     let db = state.db.clone();
 
+    let router = Router::new().merge(crate::logo::routes(state.clone()));
     let router = match surface.dev_mail {
-        Some(sink) => Router::new().merge(crate::dev_mail::routes(sink)),
-        None => Router::new(),
+        Some(sink) => router.merge(crate::dev_mail::routes(sink)),
+        None => router,
     };
     let router = router
         .route("/healthz", get(move || crate::health::healthz(db.clone())))

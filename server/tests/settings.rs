@@ -102,3 +102,108 @@ async fn each_bad_field_is_refused_by_name_and_nothing_is_saved() {
         "Alpha Net"
     );
 }
+
+fn multipart(bytes: &[u8]) -> axum::http::Request<axum::body::Body> {
+    let boundary = "jasiyo-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"logo\"; filename=\"logo.png\"\r\n\
+         Content-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    axum::http::Request::post("/app/settings/logo")
+        .header(
+            axum::http::header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(axum::body::Body::from(body))
+        .unwrap()
+}
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR fake but correctly signed";
+
+#[tokio::test]
+async fn a_logo_is_checked_by_its_bytes_stored_and_shown_in_the_shell() {
+    let db = fresh_database().await;
+    let (tenant, _) = db.tenant("alpha-net", "Alpha Net").await;
+    let mut tx = db.db().tenant(tenant).await.unwrap();
+    db.add_staff(
+        &mut tx,
+        "Support S",
+        "support@alpha-net.test",
+        app::auth::model::Role::Support,
+        "support password",
+    )
+    .await;
+    tx.commit().await.unwrap();
+    let mut owner = Client::new(db.state());
+    owner
+        .sign_in("owner@alpha-net.test", "alpha-net-password")
+        .await;
+    let mut support = Client::new(db.state());
+    support
+        .sign_in("support@alpha-net.test", "support password")
+        .await;
+    let location = |r: &support::client::Reply| {
+        r.headers[axum::http::header::LOCATION]
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+
+    // Refused: not an image (whatever its name says), too large, or the wrong role.
+    let text = owner.send(multipart(b"<svg onload=alert(1)>")).await;
+    assert!(
+        location(&text).contains("logo_error=must%20be%20a%20PNG"),
+        "{}",
+        location(&text)
+    );
+    let mut big = PNG.to_vec();
+    big.resize(300 * 1024, 0);
+    let too_big = owner.send(multipart(&big)).await;
+    assert!(
+        location(&too_big).contains("logo_error=must%20be%20at%20most%20256%20KB"),
+        "{}",
+        location(&too_big)
+    );
+    let by_support = support.send(multipart(PNG)).await;
+    assert!(
+        location(&by_support).contains("logo_error=You%20do%20not%20have%20permission"),
+        "{}",
+        location(&by_support)
+    );
+    assert_eq!(
+        owner.get("/app/logo").await.status,
+        StatusCode::NOT_FOUND,
+        "nothing was stored"
+    );
+
+    let saved = owner.send(multipart(PNG)).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    assert_eq!(location(&saved), "/app/settings?logo=saved");
+    let image = owner.get("/app/logo").await;
+    assert_eq!(image.status, StatusCode::OK);
+    assert_eq!(image.headers[axum::http::header::CONTENT_TYPE], "image/png");
+    assert_eq!(
+        image.body.as_bytes(),
+        String::from_utf8_lossy(PNG).as_bytes()
+    );
+    let version = owner.call("/api/workspace", &[]).await.json()["logo_version"]
+        .as_i64()
+        .unwrap();
+    assert!(
+        owner
+            .get("/app")
+            .await
+            .body
+            .contains(&format!("/app/logo?v={version}"))
+    );
+
+    // Only for the signed in: no session, no logo.
+    let mut stranger = Client::new(db.state());
+    assert_eq!(
+        stranger.get("/app/logo").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -40,6 +40,11 @@ const PROBES: &[(&str, &str)] = &[
          values ($1, gen_random_uuid(), 'probe', 'probe@example.test', 'Probe', 'for ' || $2::text, now())",
     ),
     (
+        "tenant_logos",
+        "insert into tenant_logos (tenant_id, content_type, bytes, updated_at)
+         values ($1, 'image/png', convert_to('probe for ' || $2::text, 'UTF8'), now())",
+    ),
+    (
         "audit_log",
         "insert into audit_log (tenant_id, at, actor_user_id, actor_label, action)
          values ($1, now(), $2, 'probe', 'probe.inserted')",

@@ -44,13 +44,7 @@ fn request_parts() -> Option<axum::http::request::Parts> {
 
 /// The session token the request carries, if any.
 pub fn session_token() -> Option<String> {
-    let parts = request_parts()?;
-    parts
-        .headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|h| session::token_from_cookie_header(h).map(str::to_owned))
+    token_from_headers(&request_parts()?.headers)
 }
 
 /// Where the request came from: the peer address and the user agent.
@@ -75,6 +69,21 @@ pub fn request_meta() -> RequestMeta {
 #[tracing::instrument(level = "debug", skip(state))]
 pub async fn current_staff(state: &AppState) -> Result<Staff, AppError> {
     let token = session_token().ok_or(AppError::Unauthenticated)?;
+    staff_for_token(state, &token).await
+}
+
+/// The session token in a request's `Cookie` headers (for plain axum handlers).
+pub fn token_from_headers(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|h| session::token_from_cookie_header(h).map(str::to_owned))
+}
+
+/// The staff member whose session `token` is, or `Unauthenticated`.
+pub async fn staff_for_token(state: &AppState, token: &str) -> Result<Staff, AppError> {
+    let token = token.to_owned();
     let live = session::resolve(&state.db, &token, state.clock.now(), state.sessions)
         .await?
         .ok_or(AppError::Unauthenticated)?;

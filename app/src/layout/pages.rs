@@ -61,6 +61,9 @@ pub fn OperatorLayout() -> impl IntoView {
                         match workspace.await {
                             Ok(w) => {
                                 view! {
+                                    {w.logo_version.map(|v| view! {
+                                        <img class="topbar-logo" src=format!("/app/logo?v={v}") alt="" width="32" height="32" />
+                                    })}
                                     <span class="topbar-isp" data-testid="isp-name">
                                         {w.isp_name}
                                     </span>

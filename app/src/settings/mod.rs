@@ -2,6 +2,8 @@
 //! log have their own areas.
 
 pub mod api;
+#[cfg(feature = "ssr")]
+pub mod logo;
 pub mod model;
 #[cfg(feature = "ssr")]
 pub mod service;
@@ -94,11 +96,40 @@ pub fn GeneralSettingsPage() -> impl IntoView {
                                     </fieldset>
                                 </ActionForm>
                             </section>
+                            <section class="card" aria-labelledby="logo-title">
+                                <h2 id="logo-title">"Logo"</h2>
+                                <p class="muted">"PNG, JPEG or WebP, at most 256 KB. It appears in the top bar."</p>
+                                {logo_message()}
+                                // A plain multipart form: uploads work the same with or without
+                                // JavaScript, and the server checks the file's bytes.
+                                <form method="post" action="/app/settings/logo" enctype="multipart/form-data" class="form form-inline">
+                                    <fieldset class="form-inline" disabled=locked>
+                                        <div class="field">
+                                            <label for="logo">"Image file"</label>
+                                            <input id="logo" name="logo" type="file" accept="image/png,image/jpeg,image/webp" required />
+                                        </div>
+                                        <button type="submit" class="button button-secondary">"Upload logo"</button>
+                                    </fieldset>
+                                </form>
+                            </section>
                         }.into_any()
                     }
                 }
             })}
         </Suspense>
+    }
+}
+
+/// The outcome of the last logo upload, carried back in the query string by the upload route.
+fn logo_message() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    move || {
+        let q = query.read();
+        match (q.get("logo").as_deref(), q.get("logo_error")) {
+            (Some("saved"), _) => Some(view! { <p class="alert alert-info" role="status" data-testid="logo-saved">"Logo saved."</p> }.into_any()),
+            (_, Some(reason)) => Some(view! { <p class="alert alert-danger" role="alert" data-testid="logo-error">{format!("Logo not saved: {reason}.")}</p> }.into_any()),
+            _ => None,
+        }
     }
 }
 

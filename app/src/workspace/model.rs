@@ -10,6 +10,9 @@ pub struct Workspace {
     pub user_name: String,
     pub role: Role,
     pub staff_count: i64,
+    /// Set when the ISP has a logo: changes whenever the logo does (cache-busting for
+    /// `/app/logo?v=…`).
+    pub logo_version: Option<i64>,
 }
 
 /// The answer of a live database check made on request from the dashboard.

@@ -15,7 +15,9 @@ pub async fn workspace(tx: &mut TenantTx, staff: &Staff) -> Result<Workspace, sq
     let row = sqlx::query!(
         r#"select t.name as isp_name,
                   (select count(*) from users u
-                    where u.tenant_id = t.id and u.disabled_at is null) as "staff_count!"
+                    where u.tenant_id = t.id and u.disabled_at is null) as "staff_count!",
+                  (select (extract(epoch from l.updated_at) * 1000)::bigint from tenant_logos l
+                    where l.tenant_id = t.id) as logo_version
            from tenants t
            where t.id = $1"#,
         tenant.0
@@ -27,6 +29,7 @@ pub async fn workspace(tx: &mut TenantTx, staff: &Staff) -> Result<Workspace, sq
         user_name: staff.name.clone(),
         role: staff.role,
         staff_count: row.staff_count,
+        logo_version: row.logo_version,
     })
 }
 

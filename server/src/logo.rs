@@ -1,0 +1,131 @@
+//! The logo upload and download routes. Plain HTTP rather than server functions: a multipart
+//! form post works without JavaScript, and an `<img>` needs a URL.
+
+use std::net::SocketAddr;
+
+use app::{
+    AppError,
+    auth::{identity, session::RequestMeta},
+    settings::logo,
+    state::AppState,
+};
+use axum::{
+    Router,
+    extract::{ConnectInfo, DefaultBodyLimit, Multipart, State},
+    http::{Extensions, HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+
+pub fn routes<S>(state: AppState) -> Router<S> {
+    Router::new()
+        .route(
+            "/app/settings/logo",
+            // Room for the multipart framing around the largest accepted image.
+            post(upload).layer(DefaultBodyLimit::max(logo::MAX_BYTES + 64 * 1024)),
+        )
+        .route("/app/logo", get(download))
+        .with_state(state)
+}
+
+fn meta(headers: &HeaderMap, extensions: &Extensions) -> RequestMeta {
+    RequestMeta {
+        ip: extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip()),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(512).collect()),
+    }
+}
+
+/// Back to the settings page, with the outcome in the query string.
+fn back(outcome: Result<(), AppError>) -> Response {
+    let target = match outcome {
+        Ok(()) => "/app/settings?logo=saved".to_string(),
+        Err(AppError::Unauthenticated) => "/login".to_string(),
+        Err(AppError::Invalid { reason, .. }) => {
+            format!("/app/settings?logo_error={}", encode(&reason))
+        }
+        Err(other) => format!("/app/settings?logo_error={}", encode(&other.to_string())),
+    };
+    Redirect::to(&target).into_response()
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    mut multipart: Multipart,
+) -> Response {
+    back(store_upload(&state, &headers, &extensions, &mut multipart).await)
+}
+
+async fn store_upload(
+    state: &AppState,
+    headers: &HeaderMap,
+    extensions: &Extensions,
+    multipart: &mut Multipart,
+) -> Result<(), AppError> {
+    let token = identity::token_from_headers(headers).ok_or(AppError::Unauthenticated)?;
+    let staff = identity::staff_for_token(state, &token).await?;
+    let mut bytes = None;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| AppError::invalid("logo", "must be at most 256 KB"))?
+    {
+        if field.name() == Some("logo") {
+            bytes = Some(
+                field
+                    .bytes()
+                    .await
+                    .map_err(|_| AppError::invalid("logo", "must be at most 256 KB"))?,
+            );
+        }
+    }
+    let bytes = bytes.ok_or_else(|| AppError::invalid("logo", "choose an image file"))?;
+    logo::save(state, &staff, &bytes, &meta(headers, extensions)).await
+}
+
+async fn download(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let result = async {
+        let token = identity::token_from_headers(&headers).ok_or(AppError::Unauthenticated)?;
+        let staff = identity::staff_for_token(&state, &token).await?;
+        let mut tx = state.db.tenant(staff.tenant).await?;
+        let found = logo::load(&mut tx).await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(found)
+    }
+    .await;
+    match result {
+        Ok(Some((content_type, bytes))) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_str(&content_type)
+                        .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+                ),
+                // The URL carries the version, so the browser may keep it.
+                (
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("private, max-age=86400"),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(err) => err.status().into_response(),
+    }
+}
