@@ -122,6 +122,35 @@ impl Db {
         }))
     }
 
+    /// Undelivered mail due for another attempt, across tenants (at most `limit`): the retry
+    /// worker's view, through the outbox's worker policy (`app.worker = 'email'`).
+    pub async fn mail_due(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: i64,
+    ) -> Result<Vec<(TenantId, Uuid)>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("select set_config('app.worker', 'email', true)")
+            .execute(&mut *tx)
+            .await?;
+        let rows = sqlx::query!(
+            r#"select tenant_id, id from email_outbox
+                where status <> 'sent' and attempts < 8
+                  and coalesce(next_attempt_at, created_at) <= $1
+                order by coalesce(next_attempt_at, created_at)
+                limit $2"#,
+            now,
+            limit
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (TenantId(r.tenant_id), r.id))
+            .collect())
+    }
+
     /// Finds the account signing in with `email` (already normalised). The users policy shows
     /// the one row whose email is in `app.login_email`.
     pub async fn login_by_email(&self, email: &str) -> Result<Option<Login>, sqlx::Error> {

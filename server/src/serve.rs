@@ -75,6 +75,12 @@ pub async fn run() -> anyhow::Result<()> {
     };
 
     let addr = options.site_addr;
+    // Mail that could not be delivered at once is retried in the background.
+    tokio::spawn(app::mail::outbox::retry_forever(
+        state.clone(),
+        Duration::from_secs(30),
+    ));
+
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr} (set LEPTOS_SITE_ADDR to use another)"))?;

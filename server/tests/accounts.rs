@@ -308,3 +308,64 @@ async fn sent_mail_is_recorded_in_the_outbox() {
     }
     assert_eq!(status, "sent");
 }
+
+#[tokio::test]
+async fn mail_that_could_not_be_sent_is_retried_later_across_tenants() {
+    let db = fresh_database().await;
+    // First the mail server is down: nothing listens on port 9.
+    let mut state = db.state();
+    state.mailer = Mailer::smtp(
+        "smtp://127.0.0.1:9",
+        "Jasiyo <no-reply@jasiyo.test>",
+        "http://isp.test",
+    )
+    .unwrap();
+    let clock = state.clock.clone();
+    let mut client = Client::new(state.clone());
+    client.call("/api/sign-up", &FORM).await;
+    let tenant = db
+        .db()
+        .tenant_by_slug("kisumu-fibre-ltd")
+        .await
+        .unwrap()
+        .unwrap();
+    let outbox = |db: &TestDb| {
+        let db = db.db();
+        async move {
+            let mut tx = db.tenant(tenant).await.unwrap();
+            sqlx::query_as::<_, (String, i32, Option<String>)>(
+                "select status, attempts, last_error from email_outbox",
+            )
+            .fetch_one(tx.conn())
+            .await
+            .unwrap()
+        }
+    };
+    let mut row = outbox(&db).await;
+    for _ in 0..100 {
+        if row.0 == "failed" {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+        row = outbox(&db).await;
+    }
+    assert_eq!((row.0.as_str(), row.1), ("failed", 1));
+    assert!(row.2.is_some(), "the error is kept");
+
+    // The mail server is back; nothing is due until the back-off has passed.
+    let sink = SmtpSink::start(0).await.unwrap();
+    state.mailer = Mailer::smtp(
+        &sink.url(),
+        "Jasiyo <no-reply@jasiyo.test>",
+        "http://isp.test",
+    )
+    .unwrap();
+    assert_eq!(app::mail::outbox::retry_due(&state).await.unwrap(), 0);
+    clock.advance(Duration::minutes(3));
+    assert_eq!(app::mail::outbox::retry_due(&state).await.unwrap(), 1);
+    assert_eq!(outbox(&db).await.0, "sent");
+    assert_eq!(mail(&sink, 1).await.to, [EMAIL]);
+    // Sent mail is never sent again.
+    clock.advance(Duration::hours(1));
+    assert_eq!(app::mail::outbox::retry_due(&state).await.unwrap(), 0);
+}

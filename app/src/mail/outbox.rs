@@ -93,13 +93,18 @@ pub async fn deliver(state: &AppState, tenant: TenantId, id: Uuid) -> Result<(),
             .await?;
         }
         Err(error) => {
-            tracing::warn!(%error, "email not delivered; it stays in the outbox");
+            tracing::warn!(%error, "email not delivered; it stays in the outbox for a retry");
+            // Back off: 1, 2, 4, ... minutes after each failed attempt (the worker gives up
+            // after 8 attempts; support sees the error in the outbox).
             sqlx::query!(
-                r#"update email_outbox set status = 'failed', attempts = attempts + 1, last_error = $3
+                r#"update email_outbox
+                      set status = 'failed', attempts = attempts + 1, last_error = $3,
+                          next_attempt_at = $4::timestamptz + make_interval(mins => power(2, least(attempts, 10))::int)
                     where tenant_id = $1 and id = $2"#,
                 tenant.0,
                 id,
-                error
+                error,
+                now
             )
             .execute(tx.conn())
             .await?;
@@ -117,4 +122,28 @@ pub fn deliver_later(state: &AppState, tenant: TenantId, id: Uuid) {
             tracing::error!(%tenant, %id, error = %err, "email delivery failed");
         }
     });
+}
+
+/// Delivers undelivered mail that is due, across tenants. Returns how many were attempted.
+/// Run every so often by the server; safe on several servers at once (rows are locked).
+pub async fn retry_due(state: &AppState) -> Result<usize, AppError> {
+    let due = state.db.mail_due(state.clock.now(), 50).await?;
+    for (tenant, id) in &due {
+        deliver(state, *tenant, *id).await?;
+    }
+    Ok(due.len())
+}
+
+/// The retry loop the server runs in the background.
+pub async fn retry_forever(state: AppState, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match retry_due(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(attempted = n, "retried undelivered mail"),
+            Err(err) => tracing::error!(error = %err, "mail retry round failed"),
+        }
+    }
 }

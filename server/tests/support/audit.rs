@@ -22,6 +22,7 @@ pub const LOOKUP_POLICIES: &[(&str, &str, &str)] = &[
         "email_tokens_lookup_by_token",
         "app.email_token_hash",
     ),
+    ("email_outbox", "email_outbox_worker_scan", "app.worker"),
 ];
 
 /// The runtime role the server uses.
