@@ -17,6 +17,33 @@ pub struct Entry<'a> {
     pub meta: &'a RequestMeta,
 }
 
+impl<'a> Entry<'a> {
+    /// An entry about a user made by that same user (sign-in, password change, joining).
+    pub fn about_self(
+        at: DateTime<Utc>,
+        user_id: Uuid,
+        label: &'a str,
+        action: &'a str,
+        meta: &'a RequestMeta,
+    ) -> Self {
+        Self {
+            at,
+            actor_user_id: Some(user_id),
+            actor_label: label,
+            action,
+            entity: Some(("user", user_id.to_string())),
+            before: None,
+            after: None,
+            meta,
+        }
+    }
+
+    pub fn with_after(mut self, after: serde_json::Value) -> Self {
+        self.after = Some(after);
+        self
+    }
+}
+
 pub async fn record(tx: &mut TenantTx, entry: Entry<'_>) -> Result<(), AppError> {
     let tenant = tx.tenant();
     let (entity_type, entity_id) = match entry.entity {

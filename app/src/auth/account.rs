@@ -279,16 +279,7 @@ pub async fn verify_email(
     .await?;
     record(
         &mut tx,
-        Entry {
-            at: now,
-            actor_user_id: Some(user_id),
-            actor_label: &email,
-            action: "account.email_verified",
-            entity: Some(("user", user_id.to_string())),
-            before: None,
-            after: None,
-            meta,
-        },
+        Entry::about_self(now, user_id, &email, "account.email_verified", meta),
     )
     .await?;
     tx.commit().await?;
@@ -305,20 +296,8 @@ pub async fn request_password_reset(
         return Ok(());
     };
     let now = state.clock.now();
-    let mut keys = vec![(
-        throttle::account_key(&format!("reset:{email}")),
-        throttle::ACCOUNT_FREE_FAILURES,
-    )];
-    if let Some(ip) = meta.ip {
-        keys.push((throttle::ip_key(ip), throttle::IP_FREE_FAILURES));
-    }
-    let names: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
-    if let Some(until) = throttle::locked_until(&state.db, &names, now).await? {
-        let retry_after_seconds = u64::try_from((until - now).num_seconds().max(1)).unwrap_or(1);
-        return Err(AppError::Throttled {
-            retry_after_seconds,
-        });
-    }
+    let keys = throttle::keys_for(&format!("reset:{email}"), meta.ip);
+    throttle::check(&state.db, &keys, now).await?;
     // Each request counts, found or not: resets are throttled like failed sign-ins.
     throttle::record_failure(&state.db, &keys, now).await?;
     let Some(login) = state.db.login_by_email(&email).await? else {
@@ -354,16 +333,13 @@ pub async fn request_password_reset(
     .await?;
     record(
         &mut tx,
-        Entry {
-            at: now,
-            actor_user_id: Some(login.user_id),
-            actor_label: &email,
-            action: "auth.password_reset_requested",
-            entity: Some(("user", login.user_id.to_string())),
-            before: None,
-            after: None,
+        Entry::about_self(
+            now,
+            login.user_id,
+            &email,
+            "auth.password_reset_requested",
             meta,
-        },
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -397,16 +373,8 @@ pub async fn reset_password(
     let ended = session::end_all_for_user(&mut tx, user_id, None).await?;
     record(
         &mut tx,
-        Entry {
-            at: now,
-            actor_user_id: Some(user_id),
-            actor_label: &email,
-            action: "auth.password_reset",
-            entity: Some(("user", user_id.to_string())),
-            before: None,
-            after: Some(json!({ "sessions_ended": ended })),
-            meta,
-        },
+        Entry::about_self(now, user_id, &email, "auth.password_reset", meta)
+            .with_after(json!({ "sessions_ended": ended })),
     )
     .await?;
     tx.commit().await?;

@@ -29,18 +29,9 @@ pub async fn sign_in(
 ) -> Result<String, AppError> {
     let email = normalise_email(email).map_err(|_| AppError::SignInFailed)?;
     let now = state.clock.now();
-    let account_key = throttle::account_key(&email);
-    let mut keys = vec![(account_key.clone(), throttle::ACCOUNT_FREE_FAILURES)];
-    if let Some(ip) = meta.ip {
-        keys.push((throttle::ip_key(ip), throttle::IP_FREE_FAILURES));
-    }
-    let key_names: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
-    if let Some(until) = throttle::locked_until(&state.db, &key_names, now).await? {
-        let retry_after_seconds = u64::try_from((until - now).num_seconds().max(1)).unwrap_or(1);
-        return Err(AppError::Throttled {
-            retry_after_seconds,
-        });
-    }
+    let keys = throttle::keys_for(&email, meta.ip);
+    let account_key = keys[0].0.clone();
+    throttle::check(&state.db, &keys, now).await?;
 
     let login = state.db.login_by_email(&email).await?;
     let stored = login.as_ref().and_then(|l| l.password_hash.clone());
@@ -96,16 +87,8 @@ pub async fn sign_in(
         session::create(&mut tx, login.user_id, remember, now, state.sessions, meta).await?;
     record(
         &mut tx,
-        Entry {
-            at: now,
-            actor_user_id: Some(login.user_id),
-            actor_label: &email,
-            action: "auth.signed_in",
-            entity: Some(("user", login.user_id.to_string())),
-            before: None,
-            after: Some(json!({ "remember": remember })),
-            meta,
-        },
+        Entry::about_self(now, login.user_id, &email, "auth.signed_in", meta)
+            .with_after(json!({ "remember": remember })),
     )
     .await?;
     tx.commit().await?;
@@ -128,16 +111,13 @@ pub async fn sign_out(state: &AppState, staff: &Staff, meta: &RequestMeta) -> Re
     session::end(&mut tx, staff.session_id).await?;
     record(
         &mut tx,
-        Entry {
-            at: state.clock.now(),
-            actor_user_id: Some(staff.user_id),
-            actor_label: &staff.email,
-            action: "auth.signed_out",
-            entity: Some(("user", staff.user_id.to_string())),
-            before: None,
-            after: None,
+        Entry::about_self(
+            state.clock.now(),
+            staff.user_id,
+            &staff.email,
+            "auth.signed_out",
             meta,
-        },
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -176,16 +156,14 @@ pub async fn change_password(
     let ended = session::end_all_for_user(&mut tx, staff.user_id, Some(staff.session_id)).await?;
     record(
         &mut tx,
-        Entry {
-            at: now,
-            actor_user_id: Some(staff.user_id),
-            actor_label: &staff.email,
-            action: "auth.password_changed",
-            entity: Some(("user", staff.user_id.to_string())),
-            before: None,
-            after: Some(json!({ "other_sessions_ended": ended })),
+        Entry::about_self(
+            now,
+            staff.user_id,
+            &staff.email,
+            "auth.password_changed",
             meta,
-        },
+        )
+        .with_after(json!({ "other_sessions_ended": ended })),
     )
     .await?;
     tx.commit().await?;

@@ -6,7 +6,7 @@
 //! success clears it. Answers stay generic: the lock says "try again later", never whether the
 //! account exists.
 
-use crate::{auth::session::hex, db::Db};
+use crate::{auth::session::hex, db::Db, error::AppError};
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
@@ -48,6 +48,26 @@ pub async fn locked_until(
     )
     .fetch_one(db.global())
     .await
+}
+
+/// Refuses with `Throttled` (and how long to wait) while any of `keys` is locked.
+pub async fn check(db: &Db, keys: &[(String, i32)], now: DateTime<Utc>) -> Result<(), AppError> {
+    let names: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
+    match locked_until(db, &names, now).await? {
+        None => Ok(()),
+        Some(until) => Err(AppError::Throttled {
+            retry_after_seconds: u64::try_from((until - now).num_seconds().max(1)).unwrap_or(1),
+        }),
+    }
+}
+
+/// The keys an attempt counts against: the account, and the address when known.
+pub fn keys_for(account: &str, ip: Option<std::net::IpAddr>) -> Vec<(String, i32)> {
+    let mut keys = vec![(account_key(account), ACCOUNT_FREE_FAILURES)];
+    if let Some(ip) = ip {
+        keys.push((ip_key(ip), IP_FREE_FAILURES));
+    }
+    keys
 }
 
 /// Counts a failure against each `(key, free failures)` and locks those past their allowance.

@@ -162,16 +162,7 @@ pub async fn accept(
     .await?;
     record(
         &mut tx,
-        Entry {
-            at: now,
-            actor_user_id: Some(user_id),
-            actor_label: &email,
-            action: "staff.joined",
-            entity: Some(("user", user_id.to_string())),
-            before: None,
-            after: None,
-            meta,
-        },
+        Entry::about_self(now, user_id, &email, "staff.joined", meta),
     )
     .await?;
     tx.commit().await?;
