@@ -16,7 +16,9 @@ pub mod dashboard;
 pub mod error;
 pub mod layout;
 pub mod mail;
+pub mod money;
 pub mod phone;
+pub mod plans;
 pub mod settings;
 pub mod staff;
 pub mod workspace;
@@ -88,7 +90,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("/app") view=layout::OperatorLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=dashboard::DashboardPage />
                     <Route path=path!("customers") view=|| view! { <AreaPage area=Area::Customers /> } />
-                    <Route path=path!("plans") view=|| view! { <AreaPage area=Area::Plans /> } />
+                    <Route path=path!("plans") view=plans::pages::PlansPage />
                     <Route path=path!("invoices") view=|| view! { <AreaPage area=Area::Invoices /> } />
                     <Route path=path!("payments") view=|| view! { <AreaPage area=Area::Payments /> } />
                     <Route path=path!("routers") view=|| view! { <AreaPage area=Area::Routers /> } />

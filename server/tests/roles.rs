@@ -48,6 +48,27 @@ const ADMIN_ONLY: &[(&str, &[(&str, &str)])] = &[
             ("grace_period_days", "0"),
         ],
     ),
+    ("/api/plans/create", PLAN_FORM),
+    (
+        "/api/plans/archive",
+        &[("id", "{plan}"), ("archived", "true")],
+    ),
+    ("/api/plans/delete", &[("id", "{plan}")]),
+];
+
+/// The plan form, as the plans page posts it.
+const PLAN_FORM: &[(&str, &str)] = &[
+    ("form[name]", "Hijack 100"),
+    ("form[kind]", "pppoe"),
+    ("form[price]", "1"),
+    ("form[validity_count]", "1"),
+    ("form[validity_unit]", "days"),
+    ("form[download_mbps]", "100"),
+    ("form[upload_mbps]", "100"),
+    ("form[burst_download_mbps]", ""),
+    ("form[burst_upload_mbps]", ""),
+    ("form[data_cap_gb]", ""),
+    ("form[shared_users]", ""),
 ];
 
 /// Pages only owners and admins may see.
@@ -64,13 +85,48 @@ const CROSS_TENANT: &[(&str, &[(&str, &str)])] = &[
         "/api/staff/disabled",
         &[("user_id", "{user}"), ("disabled", "true")],
     ),
+    (
+        "/api/plans/archive",
+        &[("id", "{plan}"), ("archived", "true")],
+    ),
+    ("/api/plans/delete", &[("id", "{plan}")]),
 ];
 
-fn form<'a>(pairs: &'a [(&'a str, &'a str)], user: &'a str) -> Vec<(&'a str, &'a str)> {
+/// The form with `{user}` and `{plan}` replaced by real ids.
+fn form<'a>(
+    pairs: &'a [(&'a str, &'a str)],
+    user: &'a str,
+    plan: &'a str,
+) -> Vec<(&'a str, &'a str)> {
     pairs
         .iter()
-        .map(|(k, v)| (*k, if *v == "{user}" { user } else { *v }))
+        .map(|(k, v)| {
+            let value = match *v {
+                "{user}" => user,
+                "{plan}" => plan,
+                other => other,
+            };
+            (*k, value)
+        })
         .collect()
+}
+
+/// Creates a plan in `tenant` directly and returns its id.
+async fn plan_in(db: &app::db::Db, tenant: TenantId) -> Uuid {
+    let id = Uuid::new_v4();
+    let mut tx = db.tenant(tenant).await.unwrap();
+    sqlx::query(
+        "insert into plans (tenant_id, id, name, kind, price_minor, validity_unit, validity_count,
+                            download_kbps, upload_kbps, created_at, updated_at)
+         values ($1, $2, 'Home 10', 'pppoe', 250000, 'months', 1, 10000, 5000, now(), now())",
+    )
+    .bind(tenant.0)
+    .bind(id)
+    .execute(tx.conn())
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    id
 }
 
 async fn wait_for_mail(sink: &SmtpSink, to: &str) -> String {
@@ -181,12 +237,16 @@ async fn sign_up_invite_support_and_support_is_refused_every_admin_function_and_
     );
 
     // Support is refused every owner/admin-only function, and nothing changes.
+    let tenant = db.db().tenant_by_slug("thika-net").await.unwrap().unwrap();
+    let plan_id = plan_in(&db.db(), tenant).await.to_string();
     let owner_id = owner.call("/api/staff/list", &[]).await.json()[0]["id"]
         .as_str()
         .unwrap()
         .to_string();
     for (endpoint, pairs) in ADMIN_ONLY {
-        let reply = support.call(endpoint, &form(pairs, &owner_id)).await;
+        let reply = support
+            .call(endpoint, &form(pairs, &owner_id, &plan_id))
+            .await;
         assert_eq!(
             reply.status,
             StatusCode::FORBIDDEN,
@@ -200,6 +260,18 @@ async fn sign_up_invite_support_and_support_is_refused_every_admin_function_and_
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{page}");
         assert!(reply.body.contains("Owners and admins"), "{page}");
     }
+    let plans = owner.call("/api/plans/list", &[]).await.json();
+    assert_eq!(
+        plans.as_array().unwrap().len(),
+        1,
+        "support added no plan: {plans}"
+    );
+    assert_eq!(plans[0]["archived"], false, "support archived nothing");
+    // Support may read the plans: they assign them to customers.
+    assert_eq!(
+        support.call("/api/plans/list", &[]).await.status,
+        StatusCode::OK
+    );
     let staff = owner.call("/api/staff/list", &[]).await.json();
     assert_eq!(
         staff.as_array().unwrap().len(),
@@ -269,11 +341,12 @@ async fn staff_of(db: &app::db::Db, tenant: TenantId) -> Vec<(Uuid, String, bool
 #[tokio::test]
 async fn another_tenants_ids_are_not_found_and_nothing_changes() {
     let mut w = two_isps().await;
+    let b_plan = plan_in(&w.db_handle, w.b_tenant).await.to_string();
     let before = staff_of(&w.db_handle, w.b_tenant).await;
     for (endpoint, pairs) in CROSS_TENANT {
         for target in [w.b_owner, w.b_support] {
             let id = target.to_string();
-            let reply = w.a.call(endpoint, &form(pairs, &id)).await;
+            let reply = w.a.call(endpoint, &form(pairs, &id, &b_plan)).await;
             assert!(
                 matches!(
                     reply.error(),
@@ -290,6 +363,13 @@ async fn another_tenants_ids_are_not_found_and_nothing_changes() {
         before,
         "tenant B's staff changed"
     );
+    let mut tx = w.db_handle.tenant(w.b_tenant).await.unwrap();
+    let (plans, archived): (i64, i64) =
+        sqlx::query_as("select count(*), count(archived_at) from plans")
+            .fetch_one(tx.conn())
+            .await
+            .unwrap();
+    assert_eq!((plans, archived), (1, 0), "tenant B's plan changed");
 }
 
 #[tokio::test]

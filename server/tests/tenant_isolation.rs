@@ -45,6 +45,13 @@ const PROBES: &[(&str, &str)] = &[
          values ($1, 'image/png', convert_to('probe for ' || $2::text, 'UTF8'), now())",
     ),
     (
+        "plans",
+        "insert into plans (tenant_id, id, name, kind, price_minor, validity_unit, validity_count,
+                            download_kbps, upload_kbps, created_at, updated_at)
+         values ($1, gen_random_uuid(), 'Probe ' || $2::text, 'pppoe', 100000, 'months', 1,
+                 10000, 5000, now(), now())",
+    ),
+    (
         "audit_log",
         "insert into audit_log (tenant_id, at, actor_user_id, actor_label, action)
          values ($1, now(), $2, 'probe', 'probe.inserted')",
