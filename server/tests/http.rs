@@ -143,6 +143,11 @@ async fn seeding_the_demo_twice_changes_nothing() {
             .await
             .unwrap();
     assert_eq!(staff, demo::DEMO_STAFF.len() as i64);
+    let plans: i64 = sqlx::query_scalar("select count(*) from plans")
+        .fetch_one(tx.conn())
+        .await
+        .unwrap();
+    assert_eq!(plans, 5, "the demo ISP sells five plans, once");
 }
 
 #[tokio::test]

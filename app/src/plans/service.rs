@@ -272,3 +272,41 @@ pub async fn delete(
     tx.commit().await?;
     Ok(())
 }
+
+/// Adds a plan unless one with its name exists (the demo seed). Returns whether it was added.
+pub async fn insert_if_missing(
+    tx: &mut TenantTx,
+    form: &PlanForm,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, AppError> {
+    let p = form.check()?;
+    let tenant = tx.tenant();
+    let (burst_down, burst_up) = match p.burst {
+        Some((d, u)) => (Some(d), Some(u)),
+        None => (None, None),
+    };
+    let done = sqlx::query!(
+        r#"insert into plans (tenant_id, id, name, kind, price_minor, validity_unit, validity_count,
+                              download_kbps, upload_kbps, burst_download_kbps, burst_upload_kbps,
+                              data_cap_bytes, shared_users, created_at, updated_at)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+           on conflict (tenant_id, name) do nothing"#,
+        tenant.0,
+        Uuid::new_v4(),
+        p.name,
+        p.kind.as_str(),
+        p.price_minor,
+        p.validity_unit.as_str(),
+        p.validity_count,
+        p.download_kbps,
+        p.upload_kbps,
+        burst_down,
+        burst_up,
+        p.data_cap_bytes,
+        p.shared_users,
+        now
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
