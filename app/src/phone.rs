@@ -78,3 +78,45 @@ mod tests {
         }
     }
 }
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A Kenyan mobile number's 9 national digits: 7XXXXXXXX or 1XXXXXXXX.
+    fn national() -> impl Strategy<Value = String> {
+        (prop_oneof![Just('7'), Just('1')], "[0-9]{8}")
+            .prop_map(|(first, rest)| format!("{first}{rest}"))
+    }
+
+    proptest! {
+        #[test]
+        fn every_written_form_of_a_number_normalises_alike(n in national(), spaced in any::<bool>()) {
+            let expected = format!("254{n}");
+            let local = if spaced { format!("0{} {} {}", &n[..3], &n[3..6], &n[6..]) } else { format!("0{n}") };
+            for written in [local, format!("+254{n}"), format!("254{n}"), format!("+254 {n}")] {
+                prop_assert_eq!(normalise_phone("phone", &written).unwrap(), expected.clone());
+            }
+        }
+
+        #[test]
+        fn normalising_is_idempotent(n in national()) {
+            let once = normalise_phone("phone", &format!("0{n}")).unwrap();
+            prop_assert_eq!(normalise_phone("phone", &once).unwrap(), once);
+        }
+
+        #[test]
+        fn any_input_is_either_refused_or_a_valid_stored_number(input in "\\PC{0,20}") {
+            match normalise_phone("phone", &input) {
+                Ok(stored) => {
+                    prop_assert_eq!(stored.len(), 12);
+                    prop_assert!(stored.starts_with("2547") || stored.starts_with("2541"));
+                    prop_assert!(stored.chars().all(|c| c.is_ascii_digit()));
+                }
+                Err(AppError::Invalid { field, .. }) => prop_assert_eq!(field, "phone"),
+                Err(other) => prop_assert!(false, "unexpected error {other:?}"),
+            }
+        }
+    }
+}
