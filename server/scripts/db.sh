@@ -3,7 +3,8 @@
 #
 # Where DATABASE_URL is set, that database is used as it is (DATABASE_URL: the owner role, which
 # runs migrations; APP_DATABASE_URL: the runtime role). Otherwise a project-local cluster lives
-# under .data/pg on its own port (JASIYO_PG_PORT, default 54329, 127.0.0.1 only), started on
+# under .data/pg on its own port (JASIYO_PG_PORT, else the first free one from 54329, chosen
+# when the cluster is made and kept in the URLs of .data/db.env; 127.0.0.1 only), started on
 # demand and reused while it runs; a system cluster is never touched.
 #
 #   db.sh up          start (initialise on first use) and create roles and the database
@@ -16,7 +17,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 
-PORT=${JASIYO_PG_PORT:-54329}
+PORT=${JASIYO_PG_PORT:-}
 DATA_LINK="$root/.data/pg"
 ENV_FILE="$root/.data/db.env"
 say() { printf '\033[1m[db]\033[0m %s\n' "$*" >&2; }
@@ -65,6 +66,22 @@ data_dir() {
     readlink -f "$DATA_LINK"
 }
 
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# The port of this checkout's cluster: as set, as recorded at creation, or the first free one.
+choose_port() {
+    if [ -n "$PORT" ]; then return; fi
+    if [ -f "$ENV_FILE" ]; then
+        PORT=$(sed -n 's#^DATABASE_URL=.*@127\.0\.0\.1:\([0-9]*\)/.*#\1#p' "$ENV_FILE")
+        [ -n "$PORT" ] && return
+    fi
+    PORT=54329
+    while port_in_use "$PORT"; do
+        PORT=$((PORT + 1))
+        [ "$PORT" -le 54399 ] || { say "no free port in 54329-54399; set JASIYO_PG_PORT"; exit 1; }
+    done
+}
+
 random_secret() { head -c 18 /dev/urandom | base64 | tr -d '/+=' ; }
 
 write_env() {
@@ -85,6 +102,7 @@ local_up() {
     local bin dir
     bin=$(pg_bin)
     dir=$(data_dir)
+    choose_port
     if [ ! -s "$dir/PG_VERSION" ]; then
         say "initialising a PostgreSQL cluster in .data/pg ($("$bin/postgres" --version))"
         local su_pw pwfile
@@ -109,6 +127,10 @@ CONF
     [ -f "$ENV_FILE" ] || { say ".data/db.env is missing for an existing cluster; remove .data/pg to start over"; exit 1; }
 
     if ! run_pg "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+        if port_in_use "$PORT"; then
+            say "port $PORT is taken by another server: stop it, or set JASIYO_PG_PORT (and remove .data to re-create the cluster on a new port)"
+            exit 1
+        fi
         say "starting PostgreSQL on 127.0.0.1:$PORT (log: .data/pg/log)"
         run_pg "$bin/pg_ctl" -D "$dir" -o "-p $PORT" -l "$dir/log" -w -t 60 start >/dev/null \
             || { tail -20 "$dir/log" >&2; exit 1; }
