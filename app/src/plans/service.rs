@@ -147,57 +147,78 @@ async fn write(
     p: &PlanInput,
     new: bool,
 ) -> Result<(), AppError> {
+    let taken = || AppError::invalid("name", "another plan already has this name");
+    if new {
+        return match insert(tx, id, p, state.clock.now()).await? {
+            true => Ok(()),
+            false => Err(taken()),
+        };
+    }
     let tenant = tx.tenant();
-    let now = state.clock.now();
-    let (burst_down, burst_up) = match p.burst {
-        Some((d, u)) => (Some(d), Some(u)),
-        None => (None, None),
-    };
-    let result = if new {
-        sqlx::query!(
-            r#"insert into plans (tenant_id, id, name, kind, price_minor, validity_unit, validity_count,
-                                  download_kbps, upload_kbps, burst_download_kbps, burst_upload_kbps,
-                                  data_cap_bytes, shared_users, created_at, updated_at)
-               values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)"#,
-            tenant.0, id, p.name, p.kind.as_str(), p.price_minor, p.validity_unit.as_str(),
-            p.validity_count, p.download_kbps, p.upload_kbps, burst_down, burst_up,
-            p.data_cap_bytes, p.shared_users, now
-        )
-        .execute(tx.conn())
-        .await
-    } else {
-        sqlx::query!(
-            r#"update plans set name = $3, kind = $4, price_minor = $5, validity_unit = $6,
-                      validity_count = $7, download_kbps = $8, upload_kbps = $9,
-                      burst_download_kbps = $10, burst_upload_kbps = $11, data_cap_bytes = $12,
-                      shared_users = $13, updated_at = $14
-                where tenant_id = $1 and id = $2"#,
-            tenant.0,
-            id,
-            p.name,
-            p.kind.as_str(),
-            p.price_minor,
-            p.validity_unit.as_str(),
-            p.validity_count,
-            p.download_kbps,
-            p.upload_kbps,
-            burst_down,
-            burst_up,
-            p.data_cap_bytes,
-            p.shared_users,
-            now
-        )
-        .execute(tx.conn())
-        .await
-    };
+    let (burst_down, burst_up) = p.burst.unzip();
+    let result = sqlx::query!(
+        r#"update plans set name = $3, kind = $4, price_minor = $5, validity_unit = $6,
+                  validity_count = $7, download_kbps = $8, upload_kbps = $9,
+                  burst_download_kbps = $10, burst_upload_kbps = $11, data_cap_bytes = $12,
+                  shared_users = $13, updated_at = $14
+            where tenant_id = $1 and id = $2"#,
+        tenant.0,
+        id,
+        p.name,
+        p.kind.as_str(),
+        p.price_minor,
+        p.validity_unit.as_str(),
+        p.validity_count,
+        p.download_kbps,
+        p.upload_kbps,
+        burst_down,
+        burst_up,
+        p.data_cap_bytes,
+        p.shared_users,
+        state.clock.now()
+    )
+    .execute(tx.conn())
+    .await;
     match result {
         Ok(_) => Ok(()),
-        Err(err) if name_taken(&err) => Err(AppError::invalid(
-            "name",
-            "another plan already has this name",
-        )),
+        Err(err) if name_taken(&err) => Err(taken()),
         Err(err) => Err(err.into()),
     }
+}
+
+/// Inserts a plan unless the tenant has one with its name; returns whether it was inserted.
+async fn insert(
+    tx: &mut TenantTx,
+    id: Uuid,
+    p: &PlanInput,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, AppError> {
+    let tenant = tx.tenant();
+    let (burst_down, burst_up) = p.burst.unzip();
+    let done = sqlx::query!(
+        r#"insert into plans (tenant_id, id, name, kind, price_minor, validity_unit, validity_count,
+                              download_kbps, upload_kbps, burst_download_kbps, burst_upload_kbps,
+                              data_cap_bytes, shared_users, created_at, updated_at)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+           on conflict (tenant_id, name) do nothing"#,
+        tenant.0,
+        id,
+        p.name,
+        p.kind.as_str(),
+        p.price_minor,
+        p.validity_unit.as_str(),
+        p.validity_count,
+        p.download_kbps,
+        p.upload_kbps,
+        burst_down,
+        burst_up,
+        p.data_cap_bytes,
+        p.shared_users,
+        now
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Archives (hidden from new sales, kept for existing services) or restores a plan.
@@ -279,34 +300,5 @@ pub async fn insert_if_missing(
     form: &PlanForm,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, AppError> {
-    let p = form.check()?;
-    let tenant = tx.tenant();
-    let (burst_down, burst_up) = match p.burst {
-        Some((d, u)) => (Some(d), Some(u)),
-        None => (None, None),
-    };
-    let done = sqlx::query!(
-        r#"insert into plans (tenant_id, id, name, kind, price_minor, validity_unit, validity_count,
-                              download_kbps, upload_kbps, burst_download_kbps, burst_upload_kbps,
-                              data_cap_bytes, shared_users, created_at, updated_at)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
-           on conflict (tenant_id, name) do nothing"#,
-        tenant.0,
-        Uuid::new_v4(),
-        p.name,
-        p.kind.as_str(),
-        p.price_minor,
-        p.validity_unit.as_str(),
-        p.validity_count,
-        p.download_kbps,
-        p.upload_kbps,
-        burst_down,
-        burst_up,
-        p.data_cap_bytes,
-        p.shared_users,
-        now
-    )
-    .execute(tx.conn())
-    .await?;
-    Ok(done.rows_affected() == 1)
+    insert(tx, Uuid::new_v4(), &form.check()?, now).await
 }
