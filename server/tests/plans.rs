@@ -7,26 +7,22 @@ use app::AppError;
 use axum::http::StatusCode;
 use support::{client::Client, fresh_database};
 
+const PLAN: &[(&str, &str)] = &[
+    ("form[name]", "Home 10"),
+    ("form[kind]", "pppoe"),
+    ("form[price]", "2,500"),
+    ("form[validity_count]", "1"),
+    ("form[validity_unit]", "months"),
+    ("form[download_mbps]", "10"),
+    ("form[upload_mbps]", "5"),
+    ("form[burst_download_mbps]", "20"),
+    ("form[burst_upload_mbps]", "10"),
+    ("form[data_cap_gb]", ""),
+    ("form[shared_users]", ""),
+];
+
 fn plan_form<'a>(overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-    let mut fields = vec![
-        ("form[name]", "Home 10"),
-        ("form[kind]", "pppoe"),
-        ("form[price]", "2,500"),
-        ("form[validity_count]", "1"),
-        ("form[validity_unit]", "months"),
-        ("form[download_mbps]", "10"),
-        ("form[upload_mbps]", "5"),
-        ("form[burst_download_mbps]", "20"),
-        ("form[burst_upload_mbps]", "10"),
-        ("form[data_cap_gb]", ""),
-        ("form[shared_users]", ""),
-    ];
-    for (key, value) in overrides {
-        if let Some(pair) = fields.iter_mut().find(|(k, _)| k == key) {
-            pair.1 = value;
-        }
-    }
-    fields
+    support::client::with(PLAN, overrides)
 }
 
 #[tokio::test]

@@ -7,23 +7,19 @@ use app::AppError;
 use axum::http::StatusCode;
 use support::{client::Client, fresh_database};
 
+const BUSINESS: &[(&str, &str)] = &[
+    ("name", "Alpha Net Ltd"),
+    ("county", "Kiambu"),
+    ("address", "Thika Road, Ruiru"),
+    ("phone", "0712 345 678"),
+    ("support_email", "Help@Alpha-Net.co.ke"),
+    ("whatsapp", "+254 110 123 456"),
+    ("time_zone", "Africa/Nairobi"),
+    ("grace_period_days", "2"),
+];
+
 fn form<'a>(overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-    let mut fields = vec![
-        ("name", "Alpha Net Ltd"),
-        ("county", "Kiambu"),
-        ("address", "Thika Road, Ruiru"),
-        ("phone", "0712 345 678"),
-        ("support_email", "Help@Alpha-Net.co.ke"),
-        ("whatsapp", "+254 110 123 456"),
-        ("time_zone", "Africa/Nairobi"),
-        ("grace_period_days", "2"),
-    ];
-    for (key, value) in overrides {
-        if let Some(pair) = fields.iter_mut().find(|(k, _)| k == key) {
-            pair.1 = value;
-        }
-    }
-    fields
+    support::client::with(BUSINESS, overrides)
 }
 
 #[tokio::test]

@@ -129,3 +129,20 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+/// A form's default fields with some values replaced (unknown keys are ignored).
+pub fn with<'a>(
+    defaults: &[(&'a str, &'a str)],
+    overrides: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    defaults
+        .iter()
+        .map(|(key, value)| {
+            let value = overrides
+                .iter()
+                .find(|(k, _)| k == key)
+                .map_or(*value, |(_, v)| *v);
+            (*key, value)
+        })
+        .collect()
+}
