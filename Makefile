@@ -15,13 +15,17 @@ export SQLX_OFFLINE := true
 # not to add it again (disable-erase-components in Cargo.toml). Release builds clear it.
 export RUSTFLAGS ?= --cfg erase_components
 
+# The demo keeps the key that seals secrets at rest (PPPoE passwords) beside its cluster; the
+# server makes it on first use. Production sets JASIYO_SECRET_KEY instead.
+export JASIYO_SECRET_KEY_FILE ?= $(CURDIR)/.data/secret.key
+
 ADDR ?= 127.0.0.1:3000
 DB := server/scripts/db.sh
 TOOLS := server/scripts/tools.sh
 SERVER := target/debug/server
 say = @printf '\033[1m[make]\033[0m %s\n' "$(1)"
 
-.PHONY: help run test build release sizes fmt fmt-check lint sqlx-check sqlx-prepare unit e2e \
+.PHONY: help run test build release bench sizes fmt fmt-check lint sqlx-check sqlx-prepare unit e2e \
         db-up db-down db-psql drop-test-databases
 
 help: ## list the targets
@@ -51,6 +55,10 @@ build: ## debug build of server and browser bundle (target/debug/server, target/
 release: ## optimised build, pre-compressed bundle (target/release/server, target/site)
 	@$(TOOLS) release
 	RUSTFLAGS= cargo leptos build --release --precompress
+
+bench: release ## benchmarks on this machine (release build, 100,000 customers, wrk); writes BENCHMARKS.md and the README figures
+	@$(TOOLS) bench
+	@$(DB) exec server/scripts/bench.sh
 
 sizes: release ## size of the shipped .wasm and .js, raw and compressed
 	@for f in target/site/pkg/jasiyo.wasm target/site/pkg/jasiyo.js; do \

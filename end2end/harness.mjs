@@ -66,6 +66,8 @@ export async function startServer() {
     ...process.env,
     DATABASE_URL: withDatabase(ownerUrl, database),
     APP_DATABASE_URL: withDatabase(appUrl, database),
+    // A key of its own for each run: seeding and serving share it, nothing is left behind.
+    JASIYO_SECRET_KEY: randomBytes(32).toString('base64'),
   };
   execFileSync(binary, ['migrate'], { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit'] });
   execFileSync(binary, ['seed-demo'], { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit'] });

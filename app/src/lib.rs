@@ -5,6 +5,8 @@
 //! capability has its own folder: `model.rs` for types and rules both sides share, `api.rs` for
 //! the `#[server]` functions, `pages.rs` for components, and ssr-only `store.rs` for SQL.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+// Release builds keep Leptos's full view types (debug builds erase them); the operator pages
+// nest deeper than rustc's default limit of 128.
 #![recursion_limit = "256"]
 
 pub mod areas;
@@ -12,6 +14,7 @@ pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod csp;
+pub mod customers;
 pub mod dashboard;
 pub mod error;
 pub mod layout;
@@ -25,6 +28,8 @@ pub mod workspace;
 
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod secrets;
 #[cfg(feature = "ssr")]
 pub mod state;
 
@@ -89,7 +94,8 @@ pub fn App() -> impl IntoView {
                 // WebAssembly, instead of streaming placeholders that need a script to fill.
                 <ParentRoute path=path!("/app") view=layout::OperatorLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=dashboard::DashboardPage />
-                    <Route path=path!("customers") view=|| view! { <AreaPage area=Area::Customers /> } />
+                    <Route path=path!("customers") view=customers::pages::CustomersPage />
+                    <Route path=path!("customers/import") view=customers::import_page::ImportCustomersPage />
                     <Route path=path!("plans") view=plans::pages::PlansPage />
                     <Route path=path!("invoices") view=|| view! { <AreaPage area=Area::Invoices /> } />
                     <Route path=path!("payments") view=|| view! { <AreaPage area=Area::Payments /> } />

@@ -35,9 +35,26 @@ pub fn normalise_phone(field: &str, input: &str) -> Result<String, AppError> {
     Ok(format!("254{national}"))
 }
 
+/// A stored number as Kenyans write it: 254712345678 → 0712 345 678. Anything else unchanged.
+pub fn display_phone(stored: &str) -> String {
+    match stored.strip_prefix("254") {
+        Some(rest) if rest.len() == 9 && rest.chars().all(|c| c.is_ascii_digit()) => {
+            format!("0{} {} {}", &rest[..3], &rest[3..6], &rest[6..])
+        }
+        _ => stored.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_numbers_display_in_the_local_form() {
+        assert_eq!(display_phone("254712345678"), "0712 345 678");
+        assert_eq!(display_phone("254110123456"), "0110 123 456");
+        assert_eq!(display_phone("12345"), "12345");
+    }
 
     #[test]
     fn every_accepted_form_normalises_to_254() {

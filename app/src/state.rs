@@ -1,6 +1,9 @@
 //! What every request handler and server function can reach on the server.
 
-use crate::{auth::session::Timeouts, clock::Clock, db::Db, error::AppError, mail::mailer::Mailer};
+use crate::{
+    auth::session::Timeouts, clock::Clock, db::Db, error::AppError, mail::mailer::Mailer,
+    secrets::Secrets,
+};
 
 /// Shared, cheap to clone (everything inside is reference-counted).
 #[derive(Clone, Debug)]
@@ -9,15 +12,18 @@ pub struct AppState {
     pub clock: Clock,
     pub sessions: Timeouts,
     pub mailer: Mailer,
+    /// Seals and opens secrets kept in the database.
+    pub secrets: Secrets,
 }
 
 impl AppState {
-    pub fn new(db: Db) -> Self {
+    pub fn new(db: Db, secrets: Secrets) -> Self {
         Self {
             db,
             clock: Clock::system(),
             sessions: Timeouts::default(),
             mailer: Mailer::disabled("http://127.0.0.1:3000"),
+            secrets,
         }
     }
 }

@@ -1,5 +1,8 @@
 //! The browser half of Jasiyo: nothing but the hydrate entry point.
 //! Everything the user sees is written once in `app` and rendered first by the server.
+// Release builds keep Leptos's full view types (debug builds erase them), and the operator
+// pages' types nest deeper than rustc's default limit of 128 allows.
+#![recursion_limit = "256"]
 
 /// Called by the generated JS loader once the WebAssembly module is instantiated.
 #[wasm_bindgen::prelude::wasm_bindgen]

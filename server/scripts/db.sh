@@ -191,7 +191,15 @@ case "${1:-}" in
         for name in $(psql "$DATABASE_URL" -Atc "select datname from pg_database
                         where datname like 'jasiyo\_test\_%' or datname like 'jasiyo\_e2e\_%'
                            or datname like 'jasiyo\_sqlx\_%'"); do
-            psql "$DATABASE_URL" -qc "drop database if exists \"$name\" with (force)"
+            # A test's pool may still be closing its connections (as jasiyo_app, which the owner
+            # may not terminate): give them a few seconds to go.
+            for attempt in $(seq 1 20); do
+                if psql "$DATABASE_URL" -qc "drop database if exists \"$name\" with (force)" 2>/dev/null; then
+                    break
+                fi
+                [ "$attempt" -lt 20 ] || psql "$DATABASE_URL" -qc "drop database if exists \"$name\" with (force)"
+                sleep 0.5
+            done
         done
         ;;
     *) echo "usage: db.sh up|env|exec CMD...|down|psql|drop-test-databases" >&2; exit 2 ;;

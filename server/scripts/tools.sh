@@ -87,12 +87,20 @@ need_postgres() {
     fi
 }
 
+need_wrk() {
+    if ! command -v wrk >/dev/null 2>&1; then
+        say "installing Debian's wrk (HTTP load generator) for the benchmarks"
+        apt_install wrk
+    fi
+}
+
 for what in "$@"; do
     case "$what" in
         build) need_wasm_target; need_cargo_leptos; need_wasm_bindgen ;;
         release) need_wasm_target; need_cargo_leptos; need_wasm_bindgen; need_wasm_opt ;;
         browser) need_node_modules; need_chromium ;;
         postgres) need_postgres ;;
+        bench) need_wrk ;;
         *) echo "tools.sh: unknown tool set '$what'" >&2; exit 2 ;;
     esac
 done

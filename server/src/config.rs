@@ -2,7 +2,7 @@
 
 use std::str::FromStr;
 
-use app::auth::session::Timeouts;
+use app::{auth::session::Timeouts, secrets::Secrets};
 use chrono::Duration;
 use leptos::config::LeptosOptions;
 use sqlx::postgres::PgConnectOptions;
@@ -30,6 +30,8 @@ pub enum ConfigError {
         value: String,
         reason: &'static str,
     },
+    #[error("{name}: {message}")]
+    Secret { name: &'static str, message: String },
     #[error("could not read the Leptos site settings from {path}: {message}")]
     Leptos { path: String, message: String },
 }
@@ -130,6 +132,61 @@ pub fn hsts() -> bool {
         std::env::var("JASIYO_HSTS").as_deref(),
         Ok("1") | Ok("true")
     )
+}
+
+/// The key that seals secrets at rest: `JASIYO_SECRET_KEY` (32 bytes, base64), or else the file
+/// named by `JASIYO_SECRET_KEY_FILE`, which is created with a fresh key on first use (`make run`
+/// keeps one in `.data/secret.key` for the demo). Losing the key loses every sealed secret, so
+/// production sets `JASIYO_SECRET_KEY` from its secret store and backs it up.
+pub fn secrets() -> Result<Secrets, ConfigError> {
+    let sealed = |name, e: app::secrets::SecretError| ConfigError::Secret {
+        name,
+        message: e.to_string(),
+    };
+    if let Ok(key) = std::env::var("JASIYO_SECRET_KEY") {
+        return Secrets::from_base64(&key).map_err(|e| sealed("JASIYO_SECRET_KEY", e));
+    }
+    let Ok(path) = std::env::var("JASIYO_SECRET_KEY_FILE") else {
+        return Err(ConfigError::Missing {
+            name: "JASIYO_SECRET_KEY",
+            hint: "32 random bytes in base64 (openssl rand -base64 32), or JASIYO_SECRET_KEY_FILE \
+                   naming a file to keep a generated key in (make run does this)",
+        });
+    };
+    let io = |e: std::io::Error| ConfigError::Secret {
+        name: "JASIYO_SECRET_KEY_FILE",
+        message: format!("{path}: {e}"),
+    };
+    let key = match std::fs::read_to_string(&path) {
+        Ok(key) => key,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key =
+                Secrets::generate_base64().map_err(|e| sealed("JASIYO_SECRET_KEY_FILE", e))?;
+            write_private(&path, &key).map_err(io)?;
+            tracing::info!(%path, "generated a secret key for sealing secrets at rest");
+            key
+        }
+        Err(e) => return Err(io(e)),
+    };
+    Secrets::from_base64(&key).map_err(|e| sealed("JASIYO_SECRET_KEY_FILE", e))
+}
+
+/// Creates a file only its owner can read, failing if it exists (never overwrite a key).
+fn write_private(path: &str, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = std::path::Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())
 }
 
 /// `JASIYO_DEV_MAIL=1` (set by `make run`): catch all mail in a local SMTP sink and show it at

@@ -1,12 +1,16 @@
 //! The demo ISP that `make run` serves: created once, through the runtime role and RLS like any
 //! other tenant, and left alone on later runs.
 
+use anyhow::Context;
 use app::{
-    auth::{model::Role, password},
-    db::{Db, TenantId},
+    auth::{identity::Staff, model::Role, password, session::RequestMeta},
+    customers::import,
+    db::TenantId,
     plans::{self, model::PlanForm},
+    state::AppState,
     workspace::store,
 };
+use chrono::{DateTime, Duration, FixedOffset, Offset, Utc};
 use uuid::Uuid;
 
 pub const DEMO_SLUG: &str = "demo";
@@ -34,15 +38,23 @@ pub const DEMO_STAFF: [(&str, &str, Role, &str); 3] = [
     ),
 ];
 
-/// Creates the demo ISP and its staff where missing. Returns the tenant id.
-#[tracing::instrument(skip(db))]
-pub async fn seed(db: &Db) -> anyhow::Result<TenantId> {
-    let tenant = match db.tenant_by_slug(DEMO_SLUG).await? {
-        Some(id) => id,
-        None => TenantId(Uuid::new_v4()),
+/// How many customers the demo ISP has.
+pub const DEMO_CUSTOMERS: usize = 200;
+
+/// Creates the demo ISP, its staff, plans and customers where missing. Returns the tenant id.
+#[tracing::instrument(skip(state))]
+pub async fn seed(state: &AppState) -> anyhow::Result<TenantId> {
+    let db = &state.db;
+    let (tenant, new) = match db.tenant_by_slug(DEMO_SLUG).await? {
+        Some(id) => (id, false),
+        None => (TenantId(Uuid::new_v4()), true),
     };
     let mut tx = db.tenant(tenant).await?;
     store::create_tenant(&mut tx, DEMO_SLUG, DEMO_NAME).await?;
+    if new {
+        // Two days between expiry and cut-off, so the dashboard has someone in grace.
+        store::set_grace_period(&mut tx, 2).await?;
+    }
     for (name, email, role, password) in DEMO_STAFF {
         let hash = password::hash(password).await?;
         store::add_staff(&mut tx, name, email, role, Some(&hash)).await?;
@@ -52,7 +64,124 @@ pub async fn seed(db: &Db) -> anyhow::Result<TenantId> {
         plans::service::insert_if_missing(&mut tx, &form, now).await?;
     }
     tx.commit().await?;
+    seed_customers(state, tenant).await?;
     Ok(tenant)
+}
+
+/// About 200 customers in mixed states, imported through the same path as an ISP's CSV file
+/// (account numbers 1001 on, so a second run skips them all).
+async fn seed_customers(state: &AppState, tenant: TenantId) -> anyhow::Result<()> {
+    let (_, owner_email, _, _) = DEMO_STAFF[0];
+    let login = state
+        .db
+        .login_by_email(owner_email)
+        .await?
+        .context("the demo owner exists")?;
+    let owner = Staff {
+        tenant,
+        user_id: login.user_id,
+        session_id: Uuid::nil(),
+        name: "Demo seed".into(),
+        email: owner_email.into(),
+        role: Role::Owner,
+    };
+    let csv = demo_customers_csv(state.clock.now());
+    let report = import::import(state, &owner, &csv, &RequestMeta::default()).await?;
+    anyhow::ensure!(
+        report.error_count == 0,
+        "the demo customers did not import: {:?}",
+        report.errors
+    );
+    tracing::info!(
+        imported = report.imported,
+        skipped = report.skipped,
+        "demo customers"
+    );
+    Ok(())
+}
+
+/// The demo customers as an import file: names from common Kenyan names, plans weighted to home
+/// PPPoE, and states spread like a real ISP's (mostly active, some expiring, expired in and
+/// past the grace period, a few suspended, a few without a service yet).
+pub fn demo_customers_csv(now: DateTime<Utc>) -> String {
+    const FIRST: [&str; 20] = [
+        "Achieng",
+        "Wanjiru",
+        "Kamau",
+        "Otieno",
+        "Njeri",
+        "Mwangi",
+        "Akinyi",
+        "Kiprono",
+        "Wambui",
+        "Omondi",
+        "Chebet",
+        "Mutua",
+        "Nyambura",
+        "Kibet",
+        "Atieno",
+        "Ndungu",
+        "Auma",
+        "Karanja",
+        "Jepkosgei",
+        "Ouma",
+    ];
+    const LAST: [&str; 10] = [
+        "Odhiambo", "Kariuki", "Wekesa", "Mutiso", "Njoroge", "Korir", "Onyango", "Maina",
+        "Barasa", "Chege",
+    ];
+    const PLACES: [&str; 8] = [
+        "Kasarani",
+        "Roysambu",
+        "Githurai 45",
+        "Zimmerman",
+        "Kahawa West",
+        "Ruiru",
+        "Juja",
+        "Thika Road Mall",
+    ];
+    let nairobi = FixedOffset::east_opt(3 * 3600).unwrap_or(Utc.fix());
+    let mut out =
+        String::from("account_number,name,phone,location,sms_consent,plan,expiry,status\n");
+    for i in 0..DEMO_CUSTOMERS {
+        let name = format!(
+            "{} {}",
+            FIRST[i % FIRST.len()],
+            LAST[(i / 2 + i / 20) % LAST.len()]
+        );
+        let phone = format!(
+            "07{:02}{:06}",
+            10 + (i * 7) % 90,
+            (i * 7919 + 123_457) % 1_000_000
+        );
+        let plan = match i % 10 {
+            0..=3 => "Home 8 Mbps",
+            4..=6 => "Home 20 Mbps",
+            7 => "Business 50 Mbps",
+            _ => "Hotspot Daily",
+        };
+        // Hours from now until expiry, and the stored status.
+        let (hours, status) = match (i * 7 + 3) % 20 {
+            0 => (-30, "active"),      // expired yesterday: in the grace period
+            1 => (-24 * 9, "expired"), // expired last week
+            2 => (24 * 12, "suspended"),
+            3 | 4 => (20 + (i as i64 % 40), "active"), // expiring within 3 days
+            _ => (24 * (4 + (i as i64 * 13) % 26), "active"),
+        };
+        let (plan, expiry, status) = if i % 50 == 27 {
+            ("", String::new(), "") // not connected yet
+        } else {
+            let at = (now + Duration::hours(hours)).with_timezone(&nairobi);
+            (plan, at.format("%Y-%m-%d %H:%M").to_string(), status)
+        };
+        let consent = if i % 4 == 0 { "no" } else { "yes" };
+        out.push_str(&format!(
+            "{},{name},{phone},{},{consent},{plan},{expiry},{status}\n",
+            1001 + i,
+            PLACES[i % PLACES.len()]
+        ));
+    }
+    out
 }
 
 /// A believable price list for a small Kenyan ISP.

@@ -2,9 +2,11 @@
 //! migrations and the demo seed. The screens and server functions live in the `app` crate.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod dev_mail;
+pub mod export;
 pub mod health;
 pub mod logo;
 pub mod migrate;

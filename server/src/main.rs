@@ -1,5 +1,5 @@
-//! `server [serve|migrate|seed-demo]`: serve the app (default), apply migrations as the owner
-//! role, or create the demo ISP.
+//! `server [serve|migrate|seed-demo|bench-seed|bench-explain]`: serve the app (default), apply
+//! migrations as the owner role, create the demo ISP, or the two tools `make bench` uses.
 
 use anyhow::Context;
 use server::{config, demo, migrate, serve, telemetry};
@@ -7,7 +7,9 @@ use server::{config, demo, migrate, serve, telemetry};
 const USAGE: &str = "usage: server [serve | migrate | seed-demo]
   serve      serve the app (APP_DATABASE_URL, Leptos.toml, LEPTOS_SITE_ADDR)
   migrate    apply pending migrations as the owner role (DATABASE_URL)
-  seed-demo  create the demo ISP if it is missing (APP_DATABASE_URL)";
+  seed-demo  create the demo ISP if it is missing (APP_DATABASE_URL)
+  bench-seed N          benchmarks only: fill the demo ISP up to N customers
+  bench-explain [TEXT]  benchmarks only: the customers page's query plan (first page or a search)";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -29,10 +31,35 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .context("connecting to PostgreSQL as the runtime role (APP_DATABASE_URL)")?;
             serve::check_runtime_role(&pool).await?;
-            let db = app::db::Db::new(pool);
-            let tenant = demo::seed(&db).await.context("seeding the demo ISP")?;
-            db.close().await;
+            let state = app::state::AppState::new(app::db::Db::new(pool), config::secrets()?);
+            let tenant = demo::seed(&state).await.context("seeding the demo ISP")?;
+            state.db.close().await;
             tracing::info!(%tenant, slug = demo::DEMO_SLUG, "demo ISP ready");
+            Ok(())
+        }
+        // In this binary rather than their own so `make bench` builds one release binary
+        // (a second binary target rebuilds the Leptos crates with other settings).
+        "bench-seed" | "bench-explain" => {
+            let pool = serve::connect(config::app_database()?, 2)
+                .await
+                .context("connecting to PostgreSQL as the runtime role (APP_DATABASE_URL)")?;
+            let db = app::db::Db::new(pool);
+            let arg = std::env::args().nth(2);
+            if command == "bench-seed" {
+                let n: usize = arg
+                    .context("how many customers?")?
+                    .parse()
+                    .context("a whole number of customers")?;
+                server::bench::seed_customers(&db, n).await?;
+            } else {
+                // The plan is this command's output (the bench script saves it), not a log line.
+                let mut out = std::io::stdout().lock();
+                for line in server::bench::explain(&db, arg.as_deref()).await? {
+                    std::io::Write::write_all(&mut out, format!("{line}\n").as_bytes())
+                        .context("writing the plan")?;
+                }
+            }
+            db.close().await;
             Ok(())
         }
         "-h" | "--help" | "help" => {

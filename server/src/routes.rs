@@ -12,6 +12,7 @@ use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower::ServiceBuilder;
 use tower_http::{
+    limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     set_header::SetResponseHeaderLayer,
     trace::TraceLayer,
@@ -28,6 +29,9 @@ pub struct Surface {
     pub dev_mail: Option<crate::simulators::smtp::SmtpSink>,
 }
 
+/// The largest request body accepted (the logo route sets its own, smaller limit).
+pub const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+
 pub fn router(state: AppState, options: LeptosOptions) -> Router {
     router_with(state, options, Surface::default())
 }
@@ -36,11 +40,16 @@ pub fn router_with(state: AppState, options: LeptosOptions, surface: Surface) ->
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();
-        move || provide_context(state.clone())
+        move || {
+            provide_context(state.clone());
+            provide_context(app::auth::identity::RequestStaff::default());
+        }
     };
     let db = state.db.clone();
 
-    let router = Router::new().merge(crate::logo::routes(state.clone()));
+    let router = Router::new()
+        .merge(crate::logo::routes(state.clone()))
+        .merge(crate::export::routes(state.clone()));
     let router = match surface.dev_mail {
         Some(sink) => router.merge(crate::dev_mail::routes(sink)),
         None => router,
@@ -63,6 +72,9 @@ pub fn router_with(state: AppState, options: LeptosOptions, surface: Surface) ->
     router
         .layer(
             ServiceBuilder::new()
+                // Server functions read whole bodies; nothing Jasiyo accepts is larger than a
+                // customer import (50,000 lines), so anything beyond this is refused early.
+                .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BYTES))
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(
                     TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {

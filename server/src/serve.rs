@@ -54,7 +54,7 @@ pub async fn run() -> anyhow::Result<()> {
         .context("connecting to PostgreSQL as the runtime role (APP_DATABASE_URL)")?;
     check_runtime_role(&pool).await?;
 
-    let mut state = AppState::new(Db::new(pool));
+    let mut state = AppState::new(Db::new(pool), config::secrets()?);
     state.sessions = config::session_timeouts()?;
 
     let mail = config::mail(options.site_addr);

@@ -16,7 +16,7 @@ use support::{TestDb, client::Client, fresh_database};
 /// A seeded demo database and a client signed in as its owner.
 async fn signed_in_owner() -> (TestDb, Client) {
     let db = fresh_database().await;
-    demo::seed(&db.db()).await.expect("seed the demo ISP");
+    demo::seed(&db.state()).await.expect("seed the demo ISP");
     let mut client = Client::new(db.state());
     let (_, email, _, password) = demo::DEMO_STAFF[0];
     let reply = client.sign_in(email, password).await;
@@ -45,9 +45,12 @@ async fn health_is_unavailable_when_the_database_is_unreachable() {
         .acquire_timeout(std::time::Duration::from_secs(1))
         .connect_lazy("postgres://jasiyo_app:x@127.0.0.1:9/jasiyo")
         .unwrap();
-    let reply = Client::new(AppState::new(app::db::Db::new(pool)))
-        .get("/healthz")
-        .await;
+    let reply = Client::new(AppState::new(
+        app::db::Db::new(pool),
+        app::secrets::Secrets::random().unwrap(),
+    ))
+    .get("/healthz")
+    .await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(reply.json()["status"], "unavailable");
 }
@@ -88,7 +91,7 @@ async fn the_dashboard_is_rendered_on_the_server_with_the_isp_and_user() {
 #[tokio::test]
 async fn without_a_session_the_operator_app_sends_you_to_sign_in() {
     let db = fresh_database().await;
-    demo::seed(&db.db()).await.unwrap();
+    demo::seed(&db.state()).await.unwrap();
     let mut client = Client::new(db.state());
     let page = client.get("/app").await;
     assert_eq!(page.status, StatusCode::FOUND, "{:?}", page.headers);
@@ -133,8 +136,8 @@ async fn an_unknown_address_answers_404_with_a_helpful_page() {
 #[tokio::test]
 async fn seeding_the_demo_twice_changes_nothing() {
     let db = fresh_database().await;
-    let first = demo::seed(&db.db()).await.unwrap();
-    let second = demo::seed(&db.db()).await.unwrap();
+    let first = demo::seed(&db.state()).await.unwrap();
+    let second = demo::seed(&db.state()).await.unwrap();
     assert_eq!(first, second);
     let mut tx = db.db().tenant(first).await.unwrap();
     let staff: i64 =
@@ -143,6 +146,16 @@ async fn seeding_the_demo_twice_changes_nothing() {
             .await
             .unwrap();
     assert_eq!(staff, demo::DEMO_STAFF.len() as i64);
+    let customers: i64 = sqlx::query_scalar("select count(*) from customers")
+        .fetch_one(tx.conn())
+        .await
+        .unwrap();
+    assert_eq!(customers, demo::DEMO_CUSTOMERS as i64);
+    let states: Vec<String> = sqlx::query_scalar("select distinct status from services order by 1")
+        .fetch_all(tx.conn())
+        .await
+        .unwrap();
+    assert_eq!(states, ["active", "expired", "suspended"]);
     let plans: i64 = sqlx::query_scalar("select count(*) from plans")
         .fetch_one(tx.conn())
         .await

@@ -54,6 +54,8 @@ const ADMIN_ONLY: &[(&str, &[(&str, &str)])] = &[
         &[("id", "{plan}"), ("archived", "true")],
     ),
     ("/api/plans/delete", &[("id", "{plan}")]),
+    ("/api/customers/delete", &[("id", "{customer}")]),
+    ("/api/services/reveal-password", &[("id", "{service}")]),
 ];
 
 /// The plan form, as the plans page posts it.
@@ -90,25 +92,107 @@ const CROSS_TENANT: &[(&str, &[(&str, &str)])] = &[
         &[("id", "{plan}"), ("archived", "true")],
     ),
     ("/api/plans/delete", &[("id", "{plan}")]),
+    ("/api/customers/get", &[("id", "{customer}")]),
+    (
+        "/api/customers/update",
+        &[
+            ("id", "{customer}"),
+            ("customer[name]", "Hijacked"),
+            ("customer[phone]", "0700000000"),
+        ],
+    ),
+    ("/api/customers/delete", &[("id", "{customer}")]),
+    (
+        "/api/services/add",
+        &[
+            ("customer_id", "{customer}"),
+            ("service[plan_id]", "{plan}"),
+            ("service[username]", "hijack-user"),
+        ],
+    ),
+    ("/api/services/suspend", &[("id", "{service}")]),
+    ("/api/services/reactivate", &[("id", "{service}")]),
+    (
+        "/api/services/extend",
+        &[("id", "{service}"), ("days", "30")],
+    ),
+    (
+        "/api/services/change-plan",
+        &[("id", "{service}"), ("plan_id", "{plan}")],
+    ),
+    (
+        "/api/services/change-password",
+        &[("id", "{service}"), ("password", "hijacked")],
+    ),
+    ("/api/services/reveal-password", &[("id", "{service}")]),
 ];
 
-/// The form with `{user}` and `{plan}` replaced by real ids.
-fn form<'a>(
-    pairs: &'a [(&'a str, &'a str)],
-    user: &'a str,
-    plan: &'a str,
-) -> Vec<(&'a str, &'a str)> {
+/// Real ids to put in the forms above.
+struct Ids {
+    user: String,
+    plan: String,
+    customer: String,
+    service: String,
+}
+
+/// The form with `{user}`, `{plan}`, `{customer}` and `{service}` replaced by real ids.
+fn form<'a>(pairs: &'a [(&'a str, &'a str)], ids: &'a Ids) -> Vec<(&'a str, &'a str)> {
     pairs
         .iter()
         .map(|(k, v)| {
             let value = match *v {
-                "{user}" => user,
-                "{plan}" => plan,
+                "{user}" => ids.user.as_str(),
+                "{plan}" => ids.plan.as_str(),
+                "{customer}" => ids.customer.as_str(),
+                "{service}" => ids.service.as_str(),
                 other => other,
             };
             (*k, value)
         })
         .collect()
+}
+
+/// Creates a customer with one service on `plan` in `tenant` directly; returns both ids.
+async fn customer_in(db: &app::db::Db, tenant: TenantId, plan: &str) -> (Uuid, Uuid) {
+    let (customer, service) = (Uuid::new_v4(), Uuid::new_v4());
+    let mut tx = db.tenant(tenant).await.unwrap();
+    sqlx::query(
+        "insert into customers (tenant_id, id, account_number, name, phone, created_at, updated_at)
+         values ($1, $2, '9001', 'Target Customer', '254711111111', now(), now())",
+    )
+    .bind(tenant.0)
+    .bind(customer)
+    .execute(tx.conn())
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into services (tenant_id, id, customer_id, plan_id, username, password_enc, status,
+                               billing_mode, starts_at, expires_at, created_at, updated_at)
+         values ($1, $2, $3, $4::uuid, 'target', '\\x00', 'suspended', 'prepaid', now(),
+                 now() + interval '10 days', now(), now())",
+    )
+    .bind(tenant.0)
+    .bind(service)
+    .bind(customer)
+    .bind(plan)
+    .execute(tx.conn())
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    (customer, service)
+}
+
+/// A tenant's customers and services as a comparable snapshot.
+async fn customers_of(db: &app::db::Db, tenant: TenantId) -> Vec<(String, String, String, String)> {
+    let mut tx = db.tenant(tenant).await.unwrap();
+    sqlx::query_as(
+        "select c.name || c.phone, coalesce(s.status, ''), coalesce(s.expires_at::text, ''),
+                coalesce(s.plan_id::text, '') || coalesce(encode(s.password_enc, 'hex'), '')
+           from customers c left join services s on s.customer_id = c.id order by 1, 2",
+    )
+    .fetch_all(tx.conn())
+    .await
+    .unwrap()
 }
 
 /// Creates a plan in `tenant` directly and returns its id.
@@ -243,10 +327,16 @@ async fn sign_up_invite_support_and_support_is_refused_every_admin_function_and_
         .as_str()
         .unwrap()
         .to_string();
+    let (customer, service) = customer_in(&db.db(), tenant, &plan_id).await;
+    let ids = Ids {
+        user: owner_id,
+        plan: plan_id,
+        customer: customer.to_string(),
+        service: service.to_string(),
+    };
+    let customers_before = customers_of(&db.db(), tenant).await;
     for (endpoint, pairs) in ADMIN_ONLY {
-        let reply = support
-            .call(endpoint, &form(pairs, &owner_id, &plan_id))
-            .await;
+        let reply = support.call(endpoint, &form(pairs, &ids)).await;
         assert_eq!(
             reply.status,
             StatusCode::FORBIDDEN,
@@ -267,6 +357,11 @@ async fn sign_up_invite_support_and_support_is_refused_every_admin_function_and_
         "support added no plan: {plans}"
     );
     assert_eq!(plans[0]["archived"], false, "support archived nothing");
+    assert_eq!(
+        customers_of(&db.db(), tenant).await,
+        customers_before,
+        "support deleted no customer"
+    );
     // Support may read the plans: they assign them to customers.
     assert_eq!(
         support.call("/api/plans/list", &[]).await.status,
@@ -342,11 +437,18 @@ async fn staff_of(db: &app::db::Db, tenant: TenantId) -> Vec<(Uuid, String, bool
 async fn another_tenants_ids_are_not_found_and_nothing_changes() {
     let mut w = two_isps().await;
     let b_plan = plan_in(&w.db_handle, w.b_tenant).await.to_string();
+    let (b_customer, b_service) = customer_in(&w.db_handle, w.b_tenant, &b_plan).await;
     let before = staff_of(&w.db_handle, w.b_tenant).await;
+    let customers_before = customers_of(&w.db_handle, w.b_tenant).await;
     for (endpoint, pairs) in CROSS_TENANT {
         for target in [w.b_owner, w.b_support] {
-            let id = target.to_string();
-            let reply = w.a.call(endpoint, &form(pairs, &id, &b_plan)).await;
+            let ids = Ids {
+                user: target.to_string(),
+                plan: b_plan.clone(),
+                customer: b_customer.to_string(),
+                service: b_service.to_string(),
+            };
+            let reply = w.a.call(endpoint, &form(pairs, &ids)).await;
             assert!(
                 matches!(
                     reply.error(),
@@ -370,6 +472,12 @@ async fn another_tenants_ids_are_not_found_and_nothing_changes() {
             .await
             .unwrap();
     assert_eq!((plans, archived), (1, 0), "tenant B's plan changed");
+    drop(tx);
+    assert_eq!(
+        customers_of(&w.db_handle, w.b_tenant).await,
+        customers_before,
+        "tenant B's customers changed"
+    );
 }
 
 #[tokio::test]

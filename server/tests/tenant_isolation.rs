@@ -52,6 +52,31 @@ const PROBES: &[(&str, &str)] = &[
                  10000, 5000, now(), now())",
     ),
     (
+        "customers",
+        "insert into customers (tenant_id, id, account_number, name, phone, created_at, updated_at)
+         values ($1, gen_random_uuid(), upper(substr(md5(random()::text), 1, 10)),
+                 'Probe ' || $2::text, '254700000000', now(), now())",
+    ),
+    (
+        // A term for the tenant's own probe customer (which already indexed its own words).
+        "customer_search_terms",
+        "insert into customer_search_terms (tenant_id, customer_id, term)
+         values ($1, coalesce((select id from customers where tenant_id = $1 limit 1), gen_random_uuid()),
+                 'probe-' || $2::text)",
+    ),
+    (
+        // Its customer and plan are the tenant's own probes (a random id where none is visible:
+        // the row-level check refuses such an insert before the foreign keys are looked at).
+        "services",
+        "insert into services (tenant_id, id, customer_id, plan_id, username, password_enc, status,
+                               billing_mode, starts_at, expires_at, created_at, updated_at)
+         values ($1, gen_random_uuid(),
+                 coalesce((select id from customers where tenant_id = $1 limit 1), gen_random_uuid()),
+                 coalesce((select id from plans where tenant_id = $1 limit 1), gen_random_uuid()),
+                 'probe' || substr(md5(random()::text), 1, 10), convert_to($2::text, 'UTF8'),
+                 'active', 'prepaid', now(), now() + interval '1 day', now(), now())",
+    ),
+    (
         "audit_log",
         "insert into audit_log (tenant_id, at, actor_user_id, actor_label, action)
          values ($1, now(), $2, 'probe', 'probe.inserted')",

@@ -65,11 +65,24 @@ pub fn request_meta() -> RequestMeta {
     }
 }
 
+/// The staff member behind a request, looked up once: a page's layout, its lists and its forms
+/// each ask, and one session lookup answers them all. The server provides a fresh one per request
+/// (see `server::routes`); a failed lookup is not kept, so it is retried.
+#[derive(Clone, Default)]
+pub struct RequestStaff(std::sync::Arc<tokio::sync::OnceCell<Staff>>);
+
 /// The staff member making this request, or `Unauthenticated`.
 #[tracing::instrument(level = "debug", skip(state))]
 pub async fn current_staff(state: &AppState) -> Result<Staff, AppError> {
     let token = session_token().ok_or(AppError::Unauthenticated)?;
-    staff_for_token(state, &token).await
+    match leptos::prelude::use_context::<RequestStaff>() {
+        Some(cache) => cache
+            .0
+            .get_or_try_init(|| staff_for_token(state, &token))
+            .await
+            .cloned(),
+        None => staff_for_token(state, &token).await,
+    }
 }
 
 /// The session token in a request's `Cookie` headers (for plain axum handlers).

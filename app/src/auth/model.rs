@@ -34,6 +34,8 @@ pub enum Permission {
     /// View, add, edit, suspend and reactivate customers.
     ManageCustomers,
     DeleteCustomers,
+    /// Read a service's PPPoE/hotspot password back (each reveal is audited).
+    RevealServicePasswords,
     ViewTransactions,
     ManageRouters,
     ManagePlans,
@@ -47,9 +49,10 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 11] = [
         Permission::ManageCustomers,
         Permission::DeleteCustomers,
+        Permission::RevealServicePasswords,
         Permission::ViewTransactions,
         Permission::ManageRouters,
         Permission::ManagePlans,
@@ -85,6 +88,7 @@ mod tests {
         let matrix = [
             (ManageCustomers, true, true, true),
             (DeleteCustomers, true, true, false),
+            (RevealServicePasswords, true, true, false),
             (ViewTransactions, true, true, true),
             (ManageRouters, true, true, false),
             (ManagePlans, true, true, false),

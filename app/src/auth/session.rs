@@ -109,6 +109,10 @@ pub struct Live {
     pub user_id: Uuid,
 }
 
+/// How often a session in use records it: the idle timeout moves on at most once a minute, so
+/// a busy operator's pages read the session without writing it (no commit to wait for).
+const TOUCH_EVERY: chrono::Duration = chrono::Duration::seconds(60);
+
 /// Finds the live session for `token` and extends its idle timeout; `None` when there is no
 /// such session or it has expired (an expired one is deleted).
 pub async fn resolve(
@@ -123,7 +127,7 @@ pub async fn resolve(
     };
     let mut tx = db.tenant(found.tenant).await?;
     let row = sqlx::query!(
-        r#"select s.idle_expires_at, s.absolute_expires_at, u.disabled_at
+        r#"select s.idle_expires_at, s.absolute_expires_at, s.last_seen_at, u.disabled_at
              from sessions s
              join users u on u.tenant_id = s.tenant_id and u.id = s.user_id
             where s.tenant_id = $1 and s.id = $2"#,
@@ -138,16 +142,18 @@ pub async fn resolve(
         tx.commit().await?;
         return Ok(None);
     }
-    let idle = (now + timeouts.idle).min(row.absolute_expires_at);
-    sqlx::query!(
-        "update sessions set last_seen_at = $3, idle_expires_at = $4 where tenant_id = $1 and id = $2",
-        found.tenant.0,
-        found.session_id,
-        now,
-        idle
-    )
-    .execute(tx.conn())
-    .await?;
+    if now - row.last_seen_at >= TOUCH_EVERY {
+        let idle = (now + timeouts.idle).min(row.absolute_expires_at);
+        sqlx::query!(
+            "update sessions set last_seen_at = $3, idle_expires_at = $4 where tenant_id = $1 and id = $2",
+            found.tenant.0,
+            found.session_id,
+            now,
+            idle
+        )
+        .execute(tx.conn())
+        .await?;
+    }
     tx.commit().await?;
     Ok(Some(Live {
         tenant: found.tenant,

@@ -178,6 +178,40 @@ pub struct PlanForm {
     pub shared_users: String,
 }
 
+impl From<&Plan> for PlanForm {
+    /// The form an operator edits: the stored plan written back as they would type it.
+    fn from(plan: &Plan) -> Self {
+        let mbps = |kbps: i32| {
+            if kbps % 1000 == 0 {
+                (kbps / 1000).to_string()
+            } else {
+                format!("{}", f64::from(kbps) / 1000.0)
+            }
+        };
+        let price = if plan.price_minor % 100 == 0 {
+            (plan.price_minor / 100).to_string()
+        } else {
+            format!("{}.{:02}", plan.price_minor / 100, plan.price_minor % 100)
+        };
+        PlanForm {
+            name: plan.name.clone(),
+            kind: plan.kind.as_str().into(),
+            price,
+            validity_count: plan.validity_count.to_string(),
+            validity_unit: plan.validity_unit.as_str().into(),
+            download_mbps: mbps(plan.download_kbps),
+            upload_mbps: mbps(plan.upload_kbps),
+            burst_download_mbps: plan.burst_download_kbps.map(mbps).unwrap_or_default(),
+            burst_upload_mbps: plan.burst_upload_kbps.map(mbps).unwrap_or_default(),
+            data_cap_gb: plan
+                .data_cap_bytes
+                .map(|b| format!("{}", b as f64 / 1e9))
+                .unwrap_or_default(),
+            shared_users: plan.shared_users.map(|n| n.to_string()).unwrap_or_default(),
+        }
+    }
+}
+
 /// A checked plan, ready to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanInput {
@@ -370,5 +404,36 @@ mod tests {
         let plan = f.check().unwrap();
         assert_eq!(plan.shared_users, Some(3));
         assert_eq!(plan.data_cap_bytes, Some(1_500_000_000));
+    }
+
+    #[test]
+    fn a_stored_plan_written_back_as_a_form_checks_to_the_same_plan() {
+        let mut f = form();
+        f.kind = "hotspot".into();
+        f.price = "49.50".into();
+        f.download_mbps = "2.5".into();
+        f.upload_mbps = "0.512".into();
+        f.burst_download_mbps = "4".into();
+        f.burst_upload_mbps = "1".into();
+        f.data_cap_gb = "1.5".into();
+        f.shared_users = "2".into();
+        let input = f.check().unwrap();
+        let (burst_download_kbps, burst_upload_kbps) = input.burst.unzip();
+        let stored = Plan {
+            id: Uuid::nil(),
+            name: input.name.clone(),
+            kind: input.kind,
+            price_minor: input.price_minor,
+            validity_unit: input.validity_unit,
+            validity_count: input.validity_count,
+            download_kbps: input.download_kbps,
+            upload_kbps: input.upload_kbps,
+            burst_download_kbps,
+            burst_upload_kbps,
+            data_cap_bytes: input.data_cap_bytes,
+            shared_users: input.shared_users,
+            archived: false,
+        };
+        assert_eq!(PlanForm::from(&stored).check().unwrap(), input);
     }
 }

@@ -5,8 +5,8 @@ use crate::{
     error::AppError,
     money::format_kes,
     plans::{
-        api::{ArchivePlan, CreatePlan, DeletePlan, list_plans},
-        model::{Plan, PlanKind, ValidityUnit, parse_mbps, rate_limit},
+        api::{ArchivePlan, CreatePlan, DeletePlan, UpdatePlan, list_plans},
+        model::{Plan, PlanForm, PlanKind, ValidityUnit, parse_mbps, rate_limit},
     },
 };
 
@@ -17,12 +17,14 @@ pub fn PlansPage() -> impl IntoView {
     let create = ServerAction::<CreatePlan>::new();
     let archive = ServerAction::<ArchivePlan>::new();
     let delete = ServerAction::<DeletePlan>::new();
+    let update = ServerAction::<UpdatePlan>::new();
     let plans = Resource::new(
         move || {
             (
                 create.version().get(),
                 archive.version().get(),
                 delete.version().get(),
+                update.version().get(),
             )
         },
         |_| list_plans(),
@@ -40,7 +42,13 @@ pub fn PlansPage() -> impl IntoView {
             .get()
             .and_then(Result::err)
             .or_else(|| delete.value().get().and_then(Result::err))
-            .map(|e| e.to_string())
+            .or_else(|| update.value().get().and_then(Result::err))
+            .map(|e| match e {
+                AppError::Invalid { field, reason } => {
+                    format!("{}: {reason}", field.replace('_', " "))
+                }
+                other => other.to_string(),
+            })
     };
 
     // The live preview.
@@ -85,7 +93,7 @@ pub fn PlansPage() -> impl IntoView {
                                     <th>"Rate limit (rx/tx)"</th><th>"Status"</th><th>"Actions"</th>
                                 </tr></thead>
                                 <tbody>
-                                    {list.into_iter().map(|p| view! { <PlanRow plan=p archive delete /> }).collect_view()}
+                                    {list.into_iter().map(|p| view! { <PlanRow plan=p archive delete update /> }).collect_view()}
                                 </tbody>
                             </table>
                         </div>
@@ -164,10 +172,23 @@ fn PlanRow(
     plan: Plan,
     archive: ServerAction<ArchivePlan>,
     delete: ServerAction<DeletePlan>,
+    update: ServerAction<UpdatePlan>,
 ) -> impl IntoView {
     let id = plan.id; // Copy, so the confirm closures can use it again and again
     let archived = plan.archived;
     let (confirm_delete, set_confirm_delete) = signal(false);
+    let (editing, set_editing) = signal(false);
+    let form = StoredValue::new(PlanForm::from(&plan));
+    // Close the editor once a save of this plan succeeds.
+    Effect::new(move |_| {
+        if update
+            .value()
+            .get()
+            .is_some_and(|r| r.is_ok_and(|p| p.id == id))
+        {
+            set_editing.set(false);
+        }
+    });
     let speed = plan.rate_limit();
     view! {
         <tr data-testid="plan-row">
@@ -183,6 +204,9 @@ fn PlanRow(
                     <input type="hidden" name="archived" value=(!archived).to_string() />
                     <button type="submit" class="button button-secondary button-small">{if archived { "Restore" } else { "Archive" }}</button>
                 </ActionForm>
+                <button type="button" class="button-link" data-testid="edit-plan" on:click=move |_| set_editing.update(|e| *e = !*e)>
+                    {move || if editing.get() { "Close" } else { "Edit" }}
+                </button>
                 <Show when=move || confirm_delete.get() fallback=move || view! {
                     <button type="button" class="button-link" on:click=move |_| set_confirm_delete.set(true)>"Delete"</button>
                 }>
@@ -194,5 +218,54 @@ fn PlanRow(
                 </Show>
             </td>
         </tr>
+        <Show when=move || editing.get()>
+            <tr class="edit-row">
+                <td colspan="7">
+                    <ActionForm action=update>
+                        <input type="hidden" name="id" value=id.to_string() />
+                        <div class="form-grid">
+                            <EditField label="Name" name="form[name]" value=form.with_value(|f| f.name.clone()) />
+                            <div class="field">
+                                <label for=format!("kind-{id}")>"Kind"</label>
+                                <select id=format!("kind-{id}") name="form[kind]">
+                                    {PlanKind::ALL.map(|k| view! { <option value=k.as_str() selected=k.as_str() == form.with_value(|f| f.kind.clone())>{k.label()}</option> }).collect_view()}
+                                </select>
+                            </div>
+                            <EditField label="Price (KES)" name="form[price]" value=form.with_value(|f| f.price.clone()) />
+                            <div class="field">
+                                <label for=format!("count-{id}")>"Lasts"</label>
+                                <span class="input-pair">
+                                    <input id=format!("count-{id}") name="form[validity_count]" inputmode="numeric" value=form.with_value(|f| f.validity_count.clone()) />
+                                    <select name="form[validity_unit]" aria-label="Unit">
+                                        {ValidityUnit::ALL.map(|u| view! { <option value=u.as_str() selected=u.as_str() == form.with_value(|f| f.validity_unit.clone())>{u.as_str()}</option> }).collect_view()}
+                                    </select>
+                                </span>
+                            </div>
+                            <EditField label="Download (Mbps)" name="form[download_mbps]" value=form.with_value(|f| f.download_mbps.clone()) />
+                            <EditField label="Upload (Mbps)" name="form[upload_mbps]" value=form.with_value(|f| f.upload_mbps.clone()) />
+                            <EditField label="Burst download" name="form[burst_download_mbps]" value=form.with_value(|f| f.burst_download_mbps.clone()) />
+                            <EditField label="Burst upload" name="form[burst_upload_mbps]" value=form.with_value(|f| f.burst_upload_mbps.clone()) />
+                            <EditField label="Data cap (GB)" name="form[data_cap_gb]" value=form.with_value(|f| f.data_cap_gb.clone()) />
+                            <EditField label="Devices at once" name="form[shared_users]" value=form.with_value(|f| f.shared_users.clone()) />
+                        </div>
+                        <button type="submit" class="button button-small" data-testid="save-plan">"Save changes"</button>
+                    </ActionForm>
+                </td>
+            </tr>
+        </Show>
+    }
+}
+
+/// A labelled input of the edit form (labels tie to inputs by a generated id).
+#[component]
+fn EditField(label: &'static str, name: &'static str, value: String) -> impl IntoView {
+    let id = format!(
+        "edit-{}",
+        name.trim_start_matches("form[").trim_end_matches(']')
+    );
+    view! {
+        <div class="field">
+            <label>{label}<input id=id name=name value=value /></label>
+        </div>
     }
 }

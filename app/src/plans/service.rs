@@ -262,8 +262,7 @@ pub async fn set_archived(
     Ok(())
 }
 
-/// Deletes a plan nobody uses. Once subscriptions exist (customers issue) a plan in use is
-/// refused here and must be archived instead.
+/// Deletes a plan nobody uses; a plan with services is refused and must be archived instead.
 pub async fn delete(
     state: &AppState,
     staff: &Staff,
@@ -273,13 +272,26 @@ pub async fn delete(
     staff.require(Permission::ManagePlans)?;
     let mut tx = state.db.tenant(staff.tenant).await?;
     let before = find(&mut tx, id).await?;
-    sqlx::query!(
+    let deleted = sqlx::query!(
         "delete from plans where tenant_id = $1 and id = $2",
         staff.tenant.0,
         id
     )
     .execute(tx.conn())
-    .await?;
+    .await;
+    match deleted {
+        Ok(_) => {}
+        // Services keep their plan (restrict): a plan in use can only be archived.
+        Err(e)
+            if e.as_database_error().and_then(|d| d.constraint()) == Some("services_plan_fkey") =>
+        {
+            return Err(AppError::invalid(
+                "id",
+                "customers are on this plan, so it cannot be deleted; archive it to stop selling it",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
     audit(
         &mut tx,
         state,

@@ -95,3 +95,16 @@ pub async fn add_staff(
     .await?;
     Ok(inserted)
 }
+
+/// Sets the grace period (days between expiry and cut-off); the demo seed uses it on creation.
+pub async fn set_grace_period(tx: &mut TenantTx, days: i32) -> Result<(), sqlx::Error> {
+    let tenant = tx.tenant();
+    sqlx::query!(
+        "update tenants set grace_period_days = $2 where id = $1",
+        tenant.0,
+        days
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}

@@ -126,8 +126,15 @@ impl TestDb {
 
     /// Application state over this database, with a manual clock starting now.
     pub fn state(&self) -> app::state::AppState {
-        let mut state = app::state::AppState::new(self.db());
-        state.clock = app::clock::Clock::manual(chrono::Utc::now());
+        let mut state = app::state::AppState::new(
+            self.db(),
+            app::secrets::Secrets::random().expect("a random key"),
+        );
+        // Microseconds, as PostgreSQL keeps them, so times read back compare equal.
+        let now = chrono::Utc::now().timestamp_micros();
+        state.clock = app::clock::Clock::manual(
+            chrono::DateTime::from_timestamp_micros(now).expect("now is in range"),
+        );
         state
     }
 }

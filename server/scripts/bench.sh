@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# `make bench`: the customers page and customer search under load, on this machine.
+#
+# Builds the release server, makes a scratch database (jasiyo_bench) with the demo ISP and
+# BENCH_CUSTOMERS customers (default 100,000), serves it on a free loopback port, signs in 16
+# sessions, and drives it with Debian's wrk (2 threads, 16 connections, BENCH_SECONDS per run)
+# from the same machine: the first page of /app/customers, a full-name search, a first-name
+# search, and /healthz as the reference (the server with no database work). Each run is bounded
+# by time; everything stays on 127.0.0.1. Results and the query plans go into BENCHMARKS.md and
+# the README's performance section. Run through `make bench` (it provides the database).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+say() { printf '\033[1m[bench]\033[0m %s\n' "$*" >&2; }
+
+: "${DATABASE_URL:?run through make bench}"
+CUSTOMERS=${BENCH_CUSTOMERS:-100000}
+SECONDS_PER_RUN=${BENCH_SECONDS:-20}
+CONNECTIONS=16
+THREADS=2
+
+with_db() {
+    python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$1" "$2"
+}
+
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+    psql "$DATABASE_URL" -qc 'drop database if exists jasiyo_bench with (force)' >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+export DATABASE_URL_BASE=$DATABASE_URL
+export DATABASE_URL=$(with_db "$DATABASE_URL_BASE" jasiyo_bench)
+export APP_DATABASE_URL=$(with_db "$APP_DATABASE_URL" jasiyo_bench)
+export JASIYO_SECRET_KEY=$(head -c 32 /dev/urandom | base64)
+psql "$DATABASE_URL_BASE" -qc 'drop database if exists jasiyo_bench with (force)'
+psql "$DATABASE_URL_BASE" -qc 'create database jasiyo_bench'
+target/release/server migrate
+target/release/server seed-demo
+say "adding customers up to $CUSTOMERS"
+seed_start=$(date +%s.%N)
+target/release/server bench-seed "$CUSTOMERS"
+seed_secs=$(python3 -c "import time; print(f'{time.time() - $seed_start:.1f}')")
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+url="http://127.0.0.1:$port"
+say "serving the release build on $url"
+LEPTOS_SITE_ADDR="127.0.0.1:$port" RUST_LOG=${RUST_LOG:-warn} target/release/server serve >"$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do
+    curl -fs "$url/healthz" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+curl -fs "$url/healthz" >/dev/null || { cat "$work/server.log" >&2; exit 1; }
+
+say "signing in $CONNECTIONS sessions"
+: >"$work/cookies"
+for i in $(seq 1 $CONNECTIONS); do
+    curl -fs -o /dev/null -D "$work/headers" -X POST "$url/api/sign-in" \
+        -H 'content-type: application/x-www-form-urlencoded' \
+        --data 'email=owner%40demo.jasiyo.test&password=demo-owner-pass'
+    grep -i '^set-cookie: jasiyo_session=' "$work/headers" | sed -E 's/^[Ss]et-[Cc]ookie: ([^;]*).*/\1/' >>"$work/cookies"
+done
+[ "$(wc -l <"$work/cookies")" -eq $CONNECTIONS ] || { say "sign-in failed"; exit 1; }
+
+# Sanity: a signed-in page really is the customers table, 25 rows of it.
+rows=$(curl -fs -H "cookie: $(head -1 "$work/cookies")" "$url/app/customers" | grep -o 'data-testid="customer-row"' | wc -l)
+[ "$rows" -eq 25 ] || { say "the customers page did not render 25 rows (got $rows)"; exit 1; }
+
+cat >"$work/requests.lua" <<'LUA'
+-- Rotates the signed-in sessions and the paths given in files (one per line).
+local function lines(name)
+  local t = {}
+  for l in io.lines(os.getenv(name)) do table.insert(t, l) end
+  return t
+end
+local cookies = lines("BENCH_COOKIES")
+local paths = lines("BENCH_PATHS")
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", paths[n % #paths + 1],
+    { ["Cookie"] = cookies[n % #cookies + 1], ["Accept"] = "text/html" })
+end
+LUA
+
+# run NAME PATHS...: one wrk run; prints "rps p50 p99 errors".
+run() {
+    local name=$1; shift
+    printf '%s\n' "$@" >"$work/paths.$name"
+    BENCH_COOKIES="$work/cookies" BENCH_PATHS="$work/paths.$name" \
+        wrk -t$THREADS -c$CONNECTIONS -d"${SECONDS_PER_RUN}s" --latency -s "$work/requests.lua" "$url" \
+        >"$work/wrk.$name" 2>&1
+    python3 - "$work/wrk.$name" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+def ms(label):
+    m = re.search(r'^\s*' + label + r'\s+([\d.]+)(us|ms|s)\b', text, re.M)
+    if not m: return float('nan')
+    v, u = float(m.group(1)), m.group(2)
+    return v / 1000 if u == 'us' else v * 1000 if u == 's' else v
+rps = float(re.search(r'Requests/sec:\s+([\d.]+)', text).group(1))
+bad = re.search(r'Non-2xx or 3xx responses:\s+(\d+)', text)
+errors = re.search(r'Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)', text)
+err = (int(bad.group(1)) if bad else 0) + (sum(int(x) for x in errors.groups()) if errors else 0)
+print(f"{rps:.0f} {ms('50%'):.2f} {ms('99%'):.2f} {err}")
+PY
+}
+
+full_names=(/app/customers?q=wanjiru+kariuki /app/customers?q=otieno+ochieng /app/customers?q=achieng+wafula
+    /app/customers?q=kamau+njoroge /app/customers?q=chebet+rotich /app/customers?q=muthoni+waweru
+    /app/customers?q=odera+keter /app/customers?q=moraa+okoth)
+first_names=(/app/customers?q=wanjiru /app/customers?q=otieno /app/customers?q=chebet /app/customers?q=moraa)
+
+say "warming up"
+SECONDS_PER_RUN=5 run warm /app/customers "${full_names[@]}" >/dev/null
+say "running: first page, full-name search, first-name search, /healthz (${SECONDS_PER_RUN}s each)"
+read -r page_rps page_p50 page_p99 page_err < <(run page /app/customers)
+read -r search_rps search_p50 search_p99 search_err < <(run search "${full_names[@]}")
+read -r broad_rps broad_p50 broad_p99 broad_err < <(run broad "${first_names[@]}")
+read -r health_rps health_p50 health_p99 health_err < <(run health /healthz)
+rss_kb=$(ps -o rss= -p "$server_pid" | tr -d ' ')
+
+target/release/server bench-explain >"$work/plan.page"
+target/release/server bench-explain "wanjiru kariuki" >"$work/plan.search"
+
+errors=$((page_err + search_err + broad_err + health_err))
+pass() { python3 -c "import sys; rps, p99, need = map(float, sys.argv[1:]); print('yes' if rps >= need and p99 < 50 else 'NO')" "$@"; }
+machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+pg=$(psql "$DATABASE_URL" -Atc 'show server_version')
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+python3 - "$root" "$work" <<PY
+import pathlib, sys
+root, work = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+section = f"""### Customers page and search ({'$CUSTOMERS'} customers)
+
+Measured $(date -u +%Y-%m-%d) on commit \`$commit\` with \`make bench\`: the release build, PostgreSQL $pg, on
+$machine. Load: Debian's \`$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)\` on the same machine, $THREADS threads,
+$CONNECTIONS connections rotating $CONNECTIONS signed-in sessions, ${SECONDS_PER_RUN} s per run, server-rendered
+HTML (\`Accept: text/html\`). Seeding the customers took ${seed_secs} s.
+
+| Run | Requests/s | p50 | p99 | Errors | Target (≥ rps, p99 < 50 ms) |
+|---|---:|---:|---:|---:|---|
+| \`/app/customers\` (first page of 25) | $page_rps | ${page_p50} ms | ${page_p99} ms | $page_err | ≥ 800: $(pass $page_rps $page_p99 800) |
+| Full-name search (8 names, ~60 matches each) | $search_rps | ${search_p50} ms | ${search_p99} ms | $search_err | ≥ 300: $(pass $search_rps $search_p99 300) |
+| First-name search (4 names, ~2,500 matches each) | $broad_rps | ${broad_p50} ms | ${broad_p99} ms | $broad_err | (no target) |
+| Reference: \`/healthz\` (no database work) | $health_rps | ${health_p50} ms | ${health_p99} ms | $health_err | |
+
+Server memory after the runs: $((rss_kb / 1024)) MiB resident.
+
+First page, as PostgreSQL ran it:
+\`\`\`
+{(work / 'plan.page').read_text().rstrip()}
+\`\`\`
+
+Search for "wanjiru kariuki" (the trigram index \`customers_search\`):
+\`\`\`
+{(work / 'plan.search').read_text().rstrip()}
+\`\`\`
+"""
+for name, start, end in [("BENCHMARKS.md", "<!-- bench:customers -->", "<!-- /bench:customers -->"),
+                         ("README.md", "<!-- bench:customers -->", "<!-- /bench:customers -->")]:
+    path = root / name
+    text = path.read_text() if path.exists() else "# Benchmarks\n\n" + start + "\n" + end + "\n"
+    if start not in text:
+        text = text.rstrip() + "\n\n" + start + "\n" + end + "\n"
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(head + start + "\n" + section + end + tail)
+print(section)
+PY
+[ "$errors" -eq 0 ] || { say "$errors requests failed"; exit 1; }
