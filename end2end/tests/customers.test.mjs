@@ -33,6 +33,14 @@ test('create a plan, add a customer, search for them, suspend and reactivate the
   await page.getByRole('button', { name: 'Add plan' }).click();
   await page.getByTestId('plan-created').waitFor();
 
+  // Edit its price in place.
+  const row = page.getByTestId('plan-row').filter({ hasText: 'Fibre 15 E2E' });
+  await row.getByTestId('edit-plan').click();
+  const editor = page.locator('tr.edit-row');
+  await editor.getByLabel('Price (KES)').fill('3,000');
+  await editor.getByTestId('save-plan').click();
+  await row.getByText('KES 3,000').waitFor();
+
   // A customer on it, the phone checked as it is typed by the shared rule.
   await page.goto(`${server.url}/app/customers`);
   await hydrated(page);

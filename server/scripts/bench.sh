@@ -8,6 +8,7 @@
 # search, and /healthz as the reference (the server with no database work). Each run is bounded
 # by time; everything stays on 127.0.0.1. Results and the query plans go into BENCHMARKS.md and
 # the README's performance section. Run through `make bench` (it provides the database).
+# BENCH_KEEP=1 keeps the scratch database for the next run (which then skips the seeding).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -23,27 +24,37 @@ with_db() {
     python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$1" "$2"
 }
 
+DATABASE_URL_BASE=$DATABASE_URL
 work=$(mktemp -d)
 server_pid=
 cleanup() {
     [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
-    psql "$DATABASE_URL" -qc 'drop database if exists jasiyo_bench with (force)' >/dev/null 2>&1 || true
+    [ "${BENCH_KEEP:-}" = 1 ] || psql "$DATABASE_URL_BASE" -qc 'drop database if exists jasiyo_bench with (force)' >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-export DATABASE_URL_BASE=$DATABASE_URL
+export JASIYO_SECRET_KEY=$(head -c 32 /dev/urandom | base64)
 export DATABASE_URL=$(with_db "$DATABASE_URL_BASE" jasiyo_bench)
 export APP_DATABASE_URL=$(with_db "$APP_DATABASE_URL" jasiyo_bench)
-export JASIYO_SECRET_KEY=$(head -c 32 /dev/urandom | base64)
-psql "$DATABASE_URL_BASE" -qc 'drop database if exists jasiyo_bench with (force)'
-psql "$DATABASE_URL_BASE" -qc 'create database jasiyo_bench'
+if [ "${BENCH_KEEP:-}" = 1 ] && psql "$DATABASE_URL_BASE" -Atc "select 1 from pg_database where datname = 'jasiyo_bench'" | grep -q 1; then
+    say "reusing the kept database jasiyo_bench"
+    reused=1
+else
+    psql "$DATABASE_URL_BASE" -qc 'drop database if exists jasiyo_bench with (force)'
+    psql "$DATABASE_URL_BASE" -qc 'create database jasiyo_bench'
+fi
 target/release/server migrate
 target/release/server seed-demo
 say "adding customers up to $CUSTOMERS"
 seed_start=$(date +%s.%N)
 target/release/server bench-seed "$CUSTOMERS"
 seed_secs=$(python3 -c "import time; print(f'{time.time() - $seed_start:.1f}')")
+if [ -n "${reused:-}" ]; then
+    seeding="The customers were seeded by an earlier run (BENCH_KEEP=1)."
+else
+    seeding="Seeding the customers took ${seed_secs} s."
+fi
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 url="http://127.0.0.1:$port"
@@ -131,17 +142,17 @@ errors=$((page_err + search_err + broad_err + health_err))
 pass() { python3 -c "import sys; rps, p99, need = map(float, sys.argv[1:]); print('yes' if rps >= need and p99 < 50 else 'NO')" "$@"; }
 machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 pg=$(psql "$DATABASE_URL" -Atc 'show server_version')
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+commit=$(git describe --always --dirty 2>/dev/null || echo unknown)
 
 python3 - "$root" "$work" <<PY
 import pathlib, sys
 root, work = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
-section = f"""### Customers page and search ({'$CUSTOMERS'} customers)
+section = f"""### Customers page and search ({int('$CUSTOMERS'):,} customers)
 
 Measured $(date -u +%Y-%m-%d) on commit \`$commit\` with \`make bench\`: the release build, PostgreSQL $pg, on
 $machine. Load: Debian's \`$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)\` on the same machine, $THREADS threads,
 $CONNECTIONS connections rotating $CONNECTIONS signed-in sessions, ${SECONDS_PER_RUN} s per run, server-rendered
-HTML (\`Accept: text/html\`). Seeding the customers took ${seed_secs} s.
+HTML (\`Accept: text/html\`). $seeding
 
 | Run | Requests/s | p50 | p99 | Errors | Target (≥ rps, p99 < 50 ms) |
 |---|---:|---:|---:|---:|---|
@@ -157,7 +168,7 @@ First page, as PostgreSQL ran it:
 {(work / 'plan.page').read_text().rstrip()}
 \`\`\`
 
-Search for "wanjiru kariuki" (the trigram index \`customers_search\`):
+Search for "wanjiru kariuki" (word prefixes in \`customer_search_terms\`, ids fetched by primary key):
 \`\`\`
 {(work / 'plan.search').read_text().rstrip()}
 \`\`\`

@@ -100,25 +100,14 @@ pub async fn staff_for_token(state: &AppState, token: &str) -> Result<Staff, App
     let live = session::resolve(&state.db, &token, state.clock.now(), state.sessions)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    let mut tx = state.db.tenant(live.tenant).await?;
-    let row = sqlx::query!(
-        r#"select name, email, role as "role: Role"
-             from users
-            where tenant_id = $1 and id = $2 and disabled_at is null"#,
-        live.tenant.0,
-        live.user_id
-    )
-    .fetch_optional(tx.conn())
-    .await?
-    .ok_or(AppError::Unauthenticated)?;
-    tx.commit().await?;
+    // `resolve` refuses sessions of disabled users and reads the user with the session.
     Ok(Staff {
         tenant: live.tenant,
         user_id: live.user_id,
         session_id: live.session_id,
-        name: row.name,
-        email: row.email,
-        role: row.role,
+        name: live.name,
+        email: live.email,
+        role: live.role,
     })
 }
 

@@ -107,6 +107,9 @@ pub struct Live {
     pub tenant: TenantId,
     pub session_id: Uuid,
     pub user_id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub role: crate::auth::model::Role,
 }
 
 /// How often a session in use records it: the idle timeout moves on at most once a minute, so
@@ -122,12 +125,12 @@ pub async fn resolve(
     timeouts: Timeouts,
 ) -> Result<Option<Live>, AppError> {
     let hash = hash_token(token);
-    let Some(found) = db.session_by_token_hash(&hex(&hash)).await? else {
+    let Some((mut tx, found)) = db.session_tenant(&hex(&hash)).await? else {
         return Ok(None);
     };
-    let mut tx = db.tenant(found.tenant).await?;
     let row = sqlx::query!(
-        r#"select s.idle_expires_at, s.absolute_expires_at, s.last_seen_at, u.disabled_at
+        r#"select s.idle_expires_at, s.absolute_expires_at, s.last_seen_at, u.disabled_at,
+                  u.name, u.email, u.role as "role: crate::auth::model::Role"
              from sessions s
              join users u on u.tenant_id = s.tenant_id and u.id = s.user_id
             where s.tenant_id = $1 and s.id = $2"#,
@@ -159,6 +162,9 @@ pub async fn resolve(
         tenant: found.tenant,
         session_id: found.session_id,
         user_id: found.user_id,
+        name: row.name,
+        email: row.email,
+        role: row.role,
     }))
 }
 

@@ -417,6 +417,8 @@ pub struct CustomerPage {
     pub has_next: bool,
     /// The tenant's offset from UTC, for showing times in its zone.
     pub utc_offset_seconds: i32,
+    /// The ISP's plans, for the page's filters and forms (fetched with the page, not apart).
+    pub plans: Vec<crate::plans::model::Plan>,
 }
 
 /// A service as the detail panel shows it (never the password).

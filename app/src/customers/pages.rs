@@ -25,10 +25,7 @@ use crate::{
     layout::WorkspaceResource,
     money::format_kes,
     phone::{display_phone, normalise_phone},
-    plans::{
-        api::list_plans,
-        model::{Plan, ValidityUnit},
-    },
+    plans::model::{Plan, ValidityUnit},
 };
 
 /// Percent-encodes a query value (RFC 3986 unreserved characters pass through).
@@ -115,7 +112,14 @@ pub fn CustomersPage() -> impl IntoView {
         move || (query.get(), refresh.get(), create.version().get()),
         |(q, _, _)| list_customers(q),
     );
-    let plans = Resource::new(|| (), |_| list_plans());
+    // The plans come with the page (one request, not two): filters and forms read them here.
+    let plans = Signal::derive(move || {
+        customers
+            .get()
+            .and_then(Result::ok)
+            .map(|p| p.plans)
+            .unwrap_or_default()
+    });
     let (adding, set_adding) = signal(false);
 
     view! {
@@ -148,7 +152,7 @@ pub fn CustomersPage() -> impl IntoView {
                 <option value="">"Any plan"</option>
                 <Suspense>
                     {move || Suspend::new(async move {
-                        plans.await.unwrap_or_default().into_iter().map(|p| {
+                        customers.await.map(|p| p.plans).unwrap_or_default().into_iter().map(|p| {
                             let id = p.id.to_string();
                             let selected = query.get_untracked().plan == id;
                             view! { <option value=id selected=selected>{p.name}</option> }
@@ -236,7 +240,7 @@ fn CustomerTableRow(row: CustomerRow, query: CustomerQuery, offset: i32) -> impl
 #[component]
 fn AddCustomerForm(
     create: ServerAction<CreateCustomer>,
-    plans: Resource<Result<Vec<Plan>, AppError>>,
+    plans: Signal<Vec<Plan>>,
 ) -> impl IntoView {
     let value = create.value();
     let field_error = move |field: &'static str| {
@@ -297,7 +301,7 @@ fn AddCustomerForm(
                             <option value="">"No service yet"</option>
                             <Suspense>
                                 {move || Suspend::new(async move {
-                                    plans.await.unwrap_or_default().into_iter().filter(|p| !p.archived).map(|p| {
+                                    plans.get().into_iter().filter(|p| !p.archived).map(|p| {
                                         let label = format!("{} · {} · {}", p.name, format_kes(p.price_minor), p.validity_label());
                                         view! { <option value=p.id.to_string()>{label}</option> }
                                     }).collect_view()
@@ -351,7 +355,7 @@ fn CustomerPanel(
     id: Uuid,
     query: Memo<CustomerQuery>,
     refresh: RwSignal<u32>,
-    plans: Resource<Result<Vec<Plan>, AppError>>,
+    plans: Signal<Vec<Plan>>,
 ) -> impl IntoView {
     let suspend = ServerAction::<SuspendService>::new();
     let reactivate = ServerAction::<ReactivateService>::new();
@@ -460,7 +464,7 @@ fn CustomerFacts(
     actions: PanelActions,
     add: ServerAction<AddService>,
     delete: ServerAction<DeleteCustomer>,
-    plans: Resource<Result<Vec<Plan>, AppError>>,
+    plans: Signal<Vec<Plan>>,
 ) -> impl IntoView {
     let can = move |p: Permission| role.is_some_and(|r| r.can(p));
     let id = customer.id;
@@ -527,7 +531,7 @@ fn CustomerFacts(
                         <select id="add-plan" name="service[plan_id]" required>
                             <Suspense>
                                 {move || Suspend::new(async move {
-                                    plans.await.unwrap_or_default().into_iter().filter(|p| !p.archived)
+                                    plans.get().into_iter().filter(|p| !p.archived)
                                         .map(|p| view! { <option value=p.id.to_string()>{p.name}</option> }).collect_view()
                                 })}
                             </Suspense>
@@ -571,7 +575,7 @@ fn ServiceCard(
     now: DateTime<Utc>,
     actions: PanelActions,
     can_reveal: bool,
-    plans: Resource<Result<Vec<Plan>, AppError>>,
+    plans: Signal<Vec<Plan>>,
 ) -> impl IntoView {
     let id = service.id;
     let suspended = service.status == ServiceStatus::Suspended;
@@ -594,7 +598,7 @@ fn ServiceCard(
     let (new_plan, set_new_plan) = signal(String::new());
     let plan_preview = move || {
         let chosen = Uuid::parse_str(&new_plan.get()).ok()?;
-        let list = plans.get()?.ok()?;
+        let list = plans.get();
         let plan = list.into_iter().find(|p| p.id == chosen)?;
         let diff = plan.price_minor - current_price;
         Some(if diff > 0 {
@@ -690,7 +694,7 @@ fn ServiceCard(
                             <option value="">"Choose…"</option>
                             <Suspense>
                                 {move || Suspend::new(async move {
-                                    plans.await.unwrap_or_default().into_iter()
+                                    plans.get().into_iter()
                                         .filter(|p| !p.archived && p.id != current_plan)
                                         .map(|p| view! { <option value=p.id.to_string()>{p.name}</option> }).collect_view()
                                 })}

@@ -851,14 +851,11 @@ fn prefix_end(prefix: &str) -> String {
     format!("{prefix}\u{10FFFF}")
 }
 
-/// The select list and joins shared by the lists: each customer with the service that matters
-/// most (the next to expire among those still running, else the latest to have expired).
-fn push_list_head(q: &mut QueryBuilder<Postgres>, now: DateTime<Utc>) {
+/// The joins that complete a page of customers `c`: each with the service that matters most (the
+/// next to expire among those still running, else the latest to have expired) and its plan.
+fn push_list_joins(q: &mut QueryBuilder<Postgres>, now: DateTime<Utc>) {
     q.push(
-        "select c.id, c.account_number, c.name, c.phone, p.name as plan_name, s.status, s.expires_at,
-                (select count(*) from services n where n.tenant_id = c.tenant_id and n.customer_id = c.id) as services
-           from customers c
-           left join lateral (
+        " left join lateral (
                 select s.plan_id, s.status, s.expires_at from services s
                  where s.tenant_id = c.tenant_id and s.customer_id = c.id
                  order by (s.expires_at > ",
@@ -894,15 +891,22 @@ fn push_filter(
                 .map(str::to_lowercase)
                 .collect(),
         };
-        for word in words {
-            q.push(" and c.id in (select t.customer_id from customer_search_terms t where t.tenant_id = ");
+        // `= any(array(...))` rather than `in (...)`: the matching ids are collected first and
+        // fetched through the primary key, where a join would be planned as a scan of every
+        // customer (the planner cannot know that a few words match few customers).
+        q.push(" and c.id = any(array(");
+        for (i, word) in words.iter().enumerate() {
+            if i > 0 {
+                q.push(" intersect ");
+            }
+            q.push("select t.customer_id from customer_search_terms t where t.tenant_id = ");
             q.push_bind(tenant);
             q.push(" and t.term >= ");
             q.push_bind(word.clone());
             q.push(" and t.term < ");
-            q.push_bind(prefix_end(&word));
-            q.push(")");
+            q.push_bind(prefix_end(word));
         }
+        q.push("))");
     }
     if filter.status.is_some() || filter.plan.is_some() || filter.router.is_some() {
         q.push(" and exists (select 1 from services f where f.tenant_id = c.tenant_id and f.customer_id = c.id");
@@ -949,6 +953,7 @@ pub async fn list_in(
         page: filter.page,
         has_next,
         utc_offset_seconds: offset_seconds(&zone, now),
+        plans: crate::plans::service::list(tx).await?,
     })
 }
 
@@ -972,20 +977,30 @@ fn list_query(
     now: DateTime<Utc>,
     page: Option<u32>,
 ) -> QueryBuilder<Postgres> {
-    let mut q = QueryBuilder::<Postgres>::new(prefix);
-    push_list_head(&mut q, now);
-    push_filter(&mut q, tenant, filter, now);
-    q.push(match filter.sort {
+    let order = match filter.sort {
         CustomerSort::Name => " order by c.name, c.id",
         CustomerSort::Expiry => " order by c.next_expiry nulls last, c.id",
         CustomerSort::Newest => " order by c.created_at desc, c.id",
-    });
+    };
+    // The page is chosen first and only its rows are joined to their services and plans.
+    let mut q = QueryBuilder::<Postgres>::new(prefix);
+    q.push(
+        "select c.id, c.account_number, c.name, c.phone, p.name as plan_name, s.status, s.expires_at,
+                (select count(*) from services n where n.tenant_id = c.tenant_id and n.customer_id = c.id) as services
+           from (select c.tenant_id, c.id, c.account_number, c.name, c.phone, c.next_expiry, c.created_at
+                   from customers c ",
+    );
+    push_filter(&mut q, tenant, filter, now);
+    q.push(order);
     if let Some(page) = page {
         q.push(" limit ");
         q.push_bind(i64::from(PAGE_SIZE) + 1);
         q.push(" offset ");
         q.push_bind(i64::from(page.saturating_sub(1)) * i64::from(PAGE_SIZE));
     }
+    q.push(") c");
+    push_list_joins(&mut q, now);
+    q.push(order);
     q
 }
 
