@@ -4,90 +4,7 @@
 use anyhow::Context;
 use app::{customers::model::CustomerQuery, db::Db};
 
-const FIRST: [&str; 40] = [
-    "Achieng",
-    "Wanjiru",
-    "Kamau",
-    "Otieno",
-    "Njeri",
-    "Mwangi",
-    "Akinyi",
-    "Kiprono",
-    "Wambui",
-    "Omondi",
-    "Chebet",
-    "Mutua",
-    "Nyambura",
-    "Kibet",
-    "Atieno",
-    "Ndungu",
-    "Auma",
-    "Karanja",
-    "Jepkosgei",
-    "Ouma",
-    "Wairimu",
-    "Kiptoo",
-    "Adhiambo",
-    "Gitau",
-    "Muthoni",
-    "Onyango",
-    "Jeruto",
-    "Macharia",
-    "Moraa",
-    "Nyaga",
-    "Anyango",
-    "Ruto",
-    "Wangari",
-    "Odera",
-    "Kemunto",
-    "Njoroge",
-    "Awino",
-    "Langat",
-    "Wanjiku",
-    "Omolo",
-];
-const LAST: [&str; 40] = [
-    "Odhiambo",
-    "Kariuki",
-    "Wekesa",
-    "Mutiso",
-    "Njoroge",
-    "Korir",
-    "Onyango",
-    "Maina",
-    "Barasa",
-    "Chege",
-    "Kamau",
-    "Otieno",
-    "Wafula",
-    "Kiplagat",
-    "Nyamweya",
-    "Mwangi",
-    "Omondi",
-    "Kimani",
-    "Cheruiyot",
-    "Achieng",
-    "Mugo",
-    "Rotich",
-    "Okoth",
-    "Ngugi",
-    "Mutai",
-    "Owino",
-    "Kiprotich",
-    "Waweru",
-    "Simiyu",
-    "Nyongesa",
-    "Ochieng",
-    "Kirui",
-    "Gachanja",
-    "Muriuki",
-    "Keter",
-    "Opiyo",
-    "Wanyama",
-    "Kagwe",
-    "Bett",
-    "Oduya",
-];
+use crate::demo::{FIRST_NAMES, LAST_NAMES};
 
 /// Adds customers to the demo ISP, each with one service on one of its plans in a spread of
 /// states, until it has `target` customers. Uses set-based SQL (one statement per table).
@@ -105,8 +22,8 @@ pub async fn seed_customers(db: &Db, target: usize) -> anyhow::Result<()> {
         tracing::info!(have, "the demo ISP already has enough customers");
         return Ok(());
     }
-    let first: Vec<String> = FIRST.iter().map(|s| s.to_string()).collect();
-    let last: Vec<String> = LAST.iter().map(|s| s.to_string()).collect();
+    let first: Vec<String> = FIRST_NAMES.iter().map(|s| s.to_string()).collect();
+    let last: Vec<String> = LAST_NAMES.iter().map(|s| s.to_string()).collect();
     // Account numbers from 200001 (clear of the demo's 1001-1200); ages spread over two years.
     sqlx::query(
         "insert into customers (tenant_id, id, account_number, name, phone, location, sms_consent,

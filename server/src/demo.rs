@@ -38,6 +38,93 @@ pub const DEMO_STAFF: [(&str, &str, Role, &str); 3] = [
     ),
 ];
 
+/// Common Kenyan names, for the demo ISP's customers (the first 20 and 10) and the benchmark's
+/// 100,000.
+pub const FIRST_NAMES: [&str; 40] = [
+    "Achieng",
+    "Wanjiru",
+    "Kamau",
+    "Otieno",
+    "Njeri",
+    "Mwangi",
+    "Akinyi",
+    "Kiprono",
+    "Wambui",
+    "Omondi",
+    "Chebet",
+    "Mutua",
+    "Nyambura",
+    "Kibet",
+    "Atieno",
+    "Ndungu",
+    "Auma",
+    "Karanja",
+    "Jepkosgei",
+    "Ouma",
+    "Wairimu",
+    "Kiptoo",
+    "Adhiambo",
+    "Gitau",
+    "Muthoni",
+    "Onyango",
+    "Jeruto",
+    "Macharia",
+    "Moraa",
+    "Nyaga",
+    "Anyango",
+    "Ruto",
+    "Wangari",
+    "Odera",
+    "Kemunto",
+    "Njoroge",
+    "Awino",
+    "Langat",
+    "Wanjiku",
+    "Omolo",
+];
+pub const LAST_NAMES: [&str; 40] = [
+    "Odhiambo",
+    "Kariuki",
+    "Wekesa",
+    "Mutiso",
+    "Njoroge",
+    "Korir",
+    "Onyango",
+    "Maina",
+    "Barasa",
+    "Chege",
+    "Kamau",
+    "Otieno",
+    "Wafula",
+    "Kiplagat",
+    "Nyamweya",
+    "Mwangi",
+    "Omondi",
+    "Kimani",
+    "Cheruiyot",
+    "Achieng",
+    "Mugo",
+    "Rotich",
+    "Okoth",
+    "Ngugi",
+    "Mutai",
+    "Owino",
+    "Kiprotich",
+    "Waweru",
+    "Simiyu",
+    "Nyongesa",
+    "Ochieng",
+    "Kirui",
+    "Gachanja",
+    "Muriuki",
+    "Keter",
+    "Opiyo",
+    "Wanyama",
+    "Kagwe",
+    "Bett",
+    "Oduya",
+];
+
 /// How many customers the demo ISP has.
 pub const DEMO_CUSTOMERS: usize = 200;
 
@@ -104,32 +191,6 @@ async fn seed_customers(state: &AppState, tenant: TenantId) -> anyhow::Result<()
 /// PPPoE, and states spread like a real ISP's (mostly active, some expiring, expired in and
 /// past the grace period, a few suspended, a few without a service yet).
 pub fn demo_customers_csv(now: DateTime<Utc>) -> String {
-    const FIRST: [&str; 20] = [
-        "Achieng",
-        "Wanjiru",
-        "Kamau",
-        "Otieno",
-        "Njeri",
-        "Mwangi",
-        "Akinyi",
-        "Kiprono",
-        "Wambui",
-        "Omondi",
-        "Chebet",
-        "Mutua",
-        "Nyambura",
-        "Kibet",
-        "Atieno",
-        "Ndungu",
-        "Auma",
-        "Karanja",
-        "Jepkosgei",
-        "Ouma",
-    ];
-    const LAST: [&str; 10] = [
-        "Odhiambo", "Kariuki", "Wekesa", "Mutiso", "Njoroge", "Korir", "Onyango", "Maina",
-        "Barasa", "Chege",
-    ];
     const PLACES: [&str; 8] = [
         "Kasarani",
         "Roysambu",
@@ -146,8 +207,8 @@ pub fn demo_customers_csv(now: DateTime<Utc>) -> String {
     for i in 0..DEMO_CUSTOMERS {
         let name = format!(
             "{} {}",
-            FIRST[i % FIRST.len()],
-            LAST[(i / 2 + i / 20) % LAST.len()]
+            FIRST_NAMES[i % 20],
+            LAST_NAMES[(i / 2 + i / 20) % 10]
         );
         let phone = format!(
             "07{:02}{:06}",

@@ -698,3 +698,71 @@ async fn the_pages_render_for_every_role_on_the_server() {
     let import = support.get("/app/customers/import").await;
     assert_eq!(import.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn search_follows_renames_and_new_services() {
+    let mut isp = isp().await;
+    let created = isp
+        .create(&[
+            ("customer[name]", "Old Name"),
+            ("service[username]", "first-login"),
+        ])
+        .await;
+    let id = created["id"].as_str().unwrap().to_string();
+    let search = |q: &'static str| {
+        vec![
+            ("query[q]", q),
+            ("query[status]", ""),
+            ("query[plan]", ""),
+            ("query[router]", ""),
+            ("query[sort]", ""),
+            ("query[page]", ""),
+        ]
+    };
+    let renamed = isp
+        .owner
+        .call(
+            "/api/customers/update",
+            &[
+                ("id", id.as_str()),
+                ("customer[name]", "Zuberi Mwakilema"),
+                ("customer[phone]", "0712 345 678"),
+                ("customer[account_number]", ""),
+            ],
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+    let added = isp
+        .owner
+        .call(
+            "/api/services/add",
+            &[
+                ("customer_id", id.as_str()),
+                ("service[plan_id]", isp.plan.as_str()),
+                ("service[username]", "second-login"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    for (q, found) in [
+        ("zuberi mwak", true),
+        ("old name", false),
+        ("first-login", true),
+        ("second", true),
+    ] {
+        let page = isp
+            .owner
+            .call("/api/customers/list", &search(q))
+            .await
+            .json();
+        assert_eq!(names(&page).len(), usize::from(found), "search {q}: {page}");
+    }
+    // Deleting removes the customer's words with it.
+    isp.owner
+        .call("/api/customers/delete", &[("id", id.as_str())])
+        .await;
+    let left: i64 = isp
+        .scalar("select count(*) from customer_search_terms")
+        .await;
+    assert_eq!(left, 0);
+}

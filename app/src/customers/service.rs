@@ -292,6 +292,39 @@ async fn insert_service(
     }
 }
 
+/// Starts an active service on a plan that is on sale, from now for one plan period.
+async fn start_service(
+    tx: &mut TenantTx,
+    state: &AppState,
+    customer_id: Uuid,
+    account_number: &str,
+    service: &ServiceInput,
+) -> Result<Uuid, AppError> {
+    let zone = zone(tx).await?;
+    let plan = plan_terms(tx, service.plan_id).await?;
+    if plan.archived {
+        return Err(AppError::invalid(
+            "plan_id",
+            "this plan is archived; choose one on sale",
+        ));
+    }
+    let now = state.clock.now();
+    insert_service(
+        tx,
+        state,
+        NewService {
+            customer_id,
+            account_number,
+            input: service,
+            plan: &plan,
+            status: ServiceStatus::Active,
+            starts_at: now,
+            expires_at: plan.expiry_from(now, &zone)?,
+        },
+    )
+    .await
+}
+
 /// Adds a customer, and their first service when a plan is given, in one transaction.
 pub async fn create(
     state: &AppState,
@@ -305,29 +338,7 @@ pub async fn create(
     let now = state.clock.now();
     let (id, account) = insert_customer(&mut tx, customer, now).await?;
     if let Some(service) = service {
-        let zone = zone(&mut tx).await?;
-        let plan = plan_terms(&mut tx, service.plan_id).await?;
-        if plan.archived {
-            return Err(AppError::invalid(
-                "plan_id",
-                "this plan is archived; choose one on sale",
-            ));
-        }
-        let expires_at = plan.expiry_from(now, &zone)?;
-        insert_service(
-            &mut tx,
-            state,
-            NewService {
-                customer_id: id,
-                account_number: &account,
-                input: service,
-                plan: &plan,
-                status: ServiceStatus::Active,
-                starts_at: now,
-                expires_at,
-            },
-        )
-        .await?;
+        start_service(&mut tx, state, id, &account, service).await?;
     }
     let detail = detail_in(&mut tx, state, id).await?;
     audit(
@@ -355,29 +366,7 @@ pub async fn add_service(
     staff.require(Permission::ManageCustomers)?;
     let mut tx = state.db.tenant(staff.tenant).await?;
     let before = detail_in(&mut tx, state, customer_id).await?;
-    let zone = zone(&mut tx).await?;
-    let plan = plan_terms(&mut tx, service.plan_id).await?;
-    if plan.archived {
-        return Err(AppError::invalid(
-            "plan_id",
-            "this plan is archived; choose one on sale",
-        ));
-    }
-    let now = state.clock.now();
-    let id = insert_service(
-        &mut tx,
-        state,
-        NewService {
-            customer_id,
-            account_number: &before.account_number,
-            input: service,
-            plan: &plan,
-            status: ServiceStatus::Active,
-            starts_at: now,
-            expires_at: plan.expiry_from(now, &zone)?,
-        },
-    )
-    .await?;
+    let id = start_service(&mut tx, state, customer_id, &before.account_number, service).await?;
     let after = detail_in(&mut tx, state, customer_id).await?;
     let added = after.services.iter().find(|s| s.id == id).map(|s| json!(s));
     audit(
