@@ -883,17 +883,22 @@ fn push_filter(
         // `= any(array(...))` rather than `in (...)`: the matching ids are collected first and
         // fetched through the primary key, where a join would be planned as a scan of every
         // customer (the planner cannot know that a few words match few customers).
+        // Later words narrow the first word's matches as semi-joins (hashed, no set operation).
         q.push(" and c.id = any(array(");
         for (i, word) in words.iter().enumerate() {
-            if i > 0 {
-                q.push(" intersect ");
-            }
-            q.push("select t.customer_id from customer_search_terms t where t.tenant_id = ");
+            q.push(if i == 0 {
+                "select t.customer_id from customer_search_terms t where t.tenant_id = "
+            } else {
+                " and t.customer_id in (select customer_id from customer_search_terms where tenant_id = "
+            });
             q.push_bind(tenant);
-            q.push(" and t.term >= ");
+            q.push(" and term >= ");
             q.push_bind(word.clone());
-            q.push(" and t.term < ");
+            q.push(" and term < ");
             q.push_bind(prefix_end(word));
+            if i > 0 {
+                q.push(")");
+            }
         }
         q.push("))");
     }
