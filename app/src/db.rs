@@ -70,31 +70,6 @@ impl Db {
         Ok(id.map(TenantId))
     }
 
-    /// Finds the session whose token hashes to `token_hash_hex`. The sessions policy shows the
-    /// one row whose hash is in `app.session_token_hash`, so this sees that session or nothing.
-    pub async fn session_by_token_hash(
-        &self,
-        token_hash_hex: &str,
-    ) -> Result<Option<SessionRef>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("select set_config('app.session_token_hash', $1, true)")
-            .bind(token_hash_hex)
-            .execute(&mut *tx)
-            .await?;
-        let row = sqlx::query!(
-            "select tenant_id, id, user_id from sessions where token_hash = decode($1, 'hex')",
-            token_hash_hex
-        )
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(row.map(|r| SessionRef {
-            tenant: TenantId(r.tenant_id),
-            session_id: r.id,
-            user_id: r.user_id,
-        }))
-    }
-
     /// Finds the session whose token hashes to `token_hash_hex` and, in the same transaction,
     /// switches to its tenant: every signed-in request starts here, so one transaction (six
     /// round trips) instead of two (eight). `None` (and nothing left open) when no session has

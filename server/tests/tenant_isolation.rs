@@ -311,17 +311,18 @@ async fn lookup_settings_reveal_only_the_row_they_name() {
     };
     let found = db
         .db()
-        .session_by_token_hash(&app::auth::session::hex(&hash))
+        .session_tenant(&app::auth::session::hex(&hash))
         .await
         .unwrap();
-    let found = found.map(|s| s.tenant);
+    let found = found.map(|(_, s)| s.tenant);
     assert_eq!(found, Some(b));
     assert_ne!(found, Some(a));
     assert_eq!(
         db.db()
-            .session_by_token_hash(&"00".repeat(32))
+            .session_tenant(&"00".repeat(32))
             .await
-            .unwrap(),
+            .unwrap()
+            .map(|(_, s)| s),
         None
     );
 }

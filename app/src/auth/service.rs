@@ -97,8 +97,7 @@ pub async fn sign_in(
 
 async fn end_session_of_token(state: &AppState, token: &str) -> Result<(), AppError> {
     let hash = session::hex(&session::hash_token(token));
-    if let Some(found) = state.db.session_by_token_hash(&hash).await? {
-        let mut tx = state.db.tenant(found.tenant).await?;
+    if let Some((mut tx, found)) = state.db.session_tenant(&hash).await? {
         session::end(&mut tx, found.session_id).await?;
         tx.commit().await?;
     }

@@ -25,7 +25,10 @@ use crate::{
             BillingMode, CustomerForm, ImportError, ImportReport, ServiceForm, ServiceStatus,
             end_of_local_day, resolve_local,
         },
-        service::{self, Zone, default_username, generate_password, next_account_numbers},
+        service::{
+            self, Zone, constraint, default_username, generate_password, next_account_numbers,
+            password_binding,
+        },
     },
     db::TenantTx,
     error::AppError,
@@ -534,10 +537,7 @@ pub async fn import(
             };
             let sealed = state
                 .secrets
-                .seal(
-                    password.as_bytes(),
-                    format!("service-password:{tenant}:{service_id}").as_bytes(),
-                )
+                .seal(password.as_bytes(), &password_binding(tenant, service_id))
                 .map_err(|e| AppError::internal(&e))?;
             s_ids.push(service_id);
             s_customers.push(id);
@@ -583,9 +583,7 @@ pub async fn import(
     .await;
     if let Err(e) = inserted {
         // Two imports at once can race for the same account number; nothing was written.
-        if e.as_database_error().and_then(|d| d.constraint())
-            == Some("customers_tenant_account_key")
-        {
+        if constraint(&e) == Some("customers_tenant_account_key") {
             return Err(AppError::invalid(
                 "file",
                 "an account number in the file was just taken by another change; import again",
@@ -618,9 +616,7 @@ pub async fn import(
         .execute(tx.conn())
         .await;
         if let Err(e) = inserted {
-            if e.as_database_error().and_then(|d| d.constraint())
-                == Some("services_tenant_username_key")
-            {
+            if constraint(&e) == Some("services_tenant_username_key") {
                 return Err(AppError::invalid(
                     "username",
                     "a user name made from an account number is already in use; give those rows a username",

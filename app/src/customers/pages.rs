@@ -25,7 +25,7 @@ use crate::{
     layout::WorkspaceResource,
     money::format_kes,
     phone::{display_phone, normalise_phone},
-    plans::model::{Plan, ValidityUnit},
+    plans::model::{Plan, ValidityUnit, validity_label},
 };
 
 /// Percent-encodes a query value (RFC 3986 unreserved characters pass through).
@@ -637,7 +637,7 @@ fn ServiceCard(
                     Some(d) => format!("Postpaid, day {d}"),
                     None => "Prepaid".to_string(),
                 }}</dd></div>
-                <div><dt>"Price"</dt><dd>{format!("{} / {}", format_kes(service.plan_price_minor), plan_validity(&service))}</dd></div>
+                <div><dt>"Price"</dt><dd>{format!("{} / {}", format_kes(service.plan_price_minor), validity_label(service.validity_count, service.validity_unit))}</dd></div>
             </dl>
             <div class="service-actions">
                 {if suspended {
@@ -727,16 +727,6 @@ fn PanelInput(label: &'static str, name: &'static str, value: String) -> impl In
         <div class="field">
             <label>{label}<input name=name value=value autocomplete="off" /></label>
         </div>
-    }
-}
-
-fn plan_validity(service: &ServiceView) -> String {
-    let n = service.validity_count;
-    let unit = service.validity_unit.as_str();
-    if n == 1 {
-        unit.trim_end_matches('s').to_string()
-    } else {
-        format!("{n} {unit}")
     }
 }
 

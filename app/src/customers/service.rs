@@ -130,7 +130,8 @@ pub async fn next_account_numbers(
     Ok(numbers)
 }
 
-fn password_binding(tenant: Uuid, service: Uuid) -> Vec<u8> {
+/// Where a service password is bound (AES-GCM associated data): its tenant and service.
+pub(crate) fn password_binding(tenant: Uuid, service: Uuid) -> Vec<u8> {
     format!("service-password:{tenant}:{service}").into_bytes()
 }
 
@@ -156,7 +157,8 @@ pub fn default_username(account_number: &str) -> String {
     }
 }
 
-fn constraint(err: &sqlx::Error) -> Option<&str> {
+/// The constraint a database error names, if any.
+pub(crate) fn constraint(err: &sqlx::Error) -> Option<&str> {
     err.as_database_error().and_then(|e| e.constraint())
 }
 
@@ -698,31 +700,6 @@ pub async fn reveal_password(
     .await?;
     tx.commit().await?;
     String::from_utf8(password).map_err(|e| AppError::internal(&e))
-}
-
-/// The password as stored, for the router adapters (never for pages).
-pub async fn service_password(
-    tx: &mut TenantTx,
-    secrets: &crate::secrets::Secrets,
-    service_id: Uuid,
-) -> Result<Option<String>, AppError> {
-    let tenant = tx.tenant();
-    let Some(sealed) = sqlx::query_scalar!(
-        "select password_enc from services where tenant_id = $1 and id = $2",
-        tenant.0,
-        service_id
-    )
-    .fetch_optional(tx.conn())
-    .await?
-    else {
-        return Ok(None);
-    };
-    let open = secrets
-        .open(&sealed, &password_binding(tenant.0, service_id))
-        .map_err(sealing)?;
-    Ok(Some(
-        String::from_utf8(open).map_err(|e| AppError::internal(&e))?,
-    ))
 }
 
 pub async fn detail(state: &AppState, staff: &Staff, id: Uuid) -> Result<CustomerDetail, AppError> {

@@ -101,13 +101,7 @@ pub struct Plan {
 
 impl Plan {
     pub fn validity_label(&self) -> String {
-        let n = self.validity_count;
-        let unit = self.validity_unit.as_str();
-        if n == 1 {
-            format!("1 {}", unit.trim_end_matches('s'))
-        } else {
-            format!("{n} {unit}")
-        }
+        validity_label(self.validity_count, self.validity_unit)
     }
 
     /// The MikroTik `rate-limit` value for this plan.
@@ -117,6 +111,16 @@ impl Plan {
             self.upload_kbps,
             self.burst_download_kbps.zip(self.burst_upload_kbps),
         )
+    }
+}
+
+/// "1 month", "2 hours": a validity as people say it.
+pub fn validity_label(count: i32, unit: ValidityUnit) -> String {
+    let unit = unit.as_str();
+    if count == 1 {
+        format!("1 {}", unit.trim_end_matches('s'))
+    } else {
+        format!("{count} {unit}")
     }
 }
 
