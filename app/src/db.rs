@@ -166,6 +166,20 @@ impl Db {
             .collect())
     }
 
+    /// Every tenant, for the billing job (the tenants_billing_worker policy shows all rows
+    /// only with app.worker = 'billing').
+    pub async fn billing_tenants(&self) -> Result<Vec<TenantId>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("select set_config('app.worker', 'billing', true)")
+            .execute(&mut *tx)
+            .await?;
+        let ids = sqlx::query_scalar!("select id from tenants order by id")
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(ids.into_iter().map(TenantId).collect())
+    }
+
     /// Finds the account signing in with `email` (already normalised). The users policy shows
     /// the one row whose email is in `app.login_email`.
     pub async fn login_by_email(&self, email: &str) -> Result<Option<Login>, sqlx::Error> {

@@ -12,6 +12,7 @@
 pub mod areas;
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod clock;
 pub mod csp;
 pub mod customers;
@@ -97,13 +98,14 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("customers") view=customers::pages::CustomersPage />
                     <Route path=path!("customers/import") view=customers::import_page::ImportCustomersPage />
                     <Route path=path!("plans") view=plans::pages::PlansPage />
-                    <Route path=path!("invoices") view=|| view! { <AreaPage area=Area::Invoices /> } />
+                    <Route path=path!("invoices") view=billing::pages::InvoicesPage />
                     <Route path=path!("payments") view=|| view! { <AreaPage area=Area::Payments /> } />
                     <Route path=path!("routers") view=|| view! { <AreaPage area=Area::Routers /> } />
                     <Route path=path!("vouchers") view=|| view! { <AreaPage area=Area::Vouchers /> } />
                     <Route path=path!("messages") view=|| view! { <AreaPage area=Area::Messages /> } />
-                    <Route path=path!("reports") view=|| view! { <AreaPage area=Area::Reports /> } />
+                    <Route path=path!("reports") view=billing::pages::ReportsPage />
                     <Route path=path!("settings") view=settings::GeneralSettingsPage />
+                    <Route path=path!("settings/billing") view=billing::pages::BillingSettingsPage />
                     <Route path=path!("settings/staff") view=staff::pages::StaffPage />
                     <Route path=path!("settings/audit") view=audit::pages::AuditLogPage />
                 </ParentRoute>

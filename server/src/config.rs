@@ -131,6 +131,17 @@ fn number(
     }
 }
 
+/// The billing job's schedule and batch size: `JASIYO_BILLING_INTERVAL_SECONDS` (default 60)
+/// and `JASIYO_BILLING_BATCH` (services per transaction, default 1,000).
+pub fn billing() -> Result<(std::time::Duration, i64), ConfigError> {
+    let read = |name: &'static str, default: i64, max: i64| {
+        number(name, std::env::var(name).ok().as_deref(), default, max)
+    };
+    let every = read("JASIYO_BILLING_INTERVAL_SECONDS", 60, 24 * 3600)?;
+    let batch = read("JASIYO_BILLING_BATCH", 1_000, 100_000)?;
+    Ok((std::time::Duration::from_secs(every.unsigned_abs()), batch))
+}
+
 /// `JASIYO_HSTS=1`: send Strict-Transport-Security (set it only behind a TLS-terminating proxy).
 pub fn hsts() -> bool {
     matches!(

@@ -152,6 +152,11 @@ pub async fn seed(state: &AppState) -> anyhow::Result<TenantId> {
     }
     tx.commit().await?;
     seed_customers(state, tenant).await?;
+    // Renewal invoices for whoever expires in the next few days, at once rather than on the
+    // server's first scheduled run.
+    app::billing::job::run_tenant(state, tenant, &app::billing::job::Options::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("the demo's first billing run failed: {e}"))?;
     Ok(tenant)
 }
 

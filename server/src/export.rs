@@ -6,16 +6,94 @@ use app::{
 };
 use axum::{
     Router,
-    extract::{Query, State},
+    extract::{Path, Query, State},
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Response},
     routing::get,
 };
+use uuid::Uuid;
 
 pub fn routes<S>(state: AppState) -> Router<S> {
     Router::new()
         .route("/app/customers/export.csv", get(export))
+        .route("/app/invoices/{id}/pdf", get(invoice_pdf))
+        .route("/app/customers/{id}/statement.pdf", get(statement_pdf))
         .with_state(state)
+}
+
+async fn staff(state: &AppState, headers: &HeaderMap) -> Result<identity::Staff, AppError> {
+    let token = identity::token_from_headers(headers).ok_or(AppError::Unauthenticated)?;
+    identity::staff_for_token(state, &token).await
+}
+
+fn pdf_response(result: Result<(String, Vec<u8>), AppError>) -> Response {
+    match result {
+        Ok((name, bytes)) => {
+            // File names are ours ("INV-000123.pdf", "statement.pdf"): no quoting to escape.
+            let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+                .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
+            (
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/pdf"),
+                    ),
+                    (header::CONTENT_DISPOSITION, disposition),
+                    (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+        Err(err) => (err.status(), err.to_string()).into_response(),
+    }
+}
+
+/// `GET /app/invoices/{id}/pdf`
+async fn invoice_pdf(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> Response {
+    let result = async {
+        let staff = staff(&state, &headers).await?;
+        app::billing::documents::invoice_pdf(&state, &staff, id).await
+    }
+    .await;
+    pdf_response(result)
+}
+
+#[derive(serde::Deserialize)]
+struct Range {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+fn date(field: &str, input: &str) -> Result<Option<chrono::NaiveDate>, AppError> {
+    match input.trim() {
+        "" => Ok(None),
+        text => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| AppError::invalid(field, "must be a date like 2026-11-30")),
+    }
+}
+
+/// `GET /app/customers/{id}/statement.pdf?from=YYYY-MM-DD&to=YYYY-MM-DD`
+async fn statement_pdf(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Query(range): Query<Range>,
+) -> Response {
+    let result = async {
+        let staff = staff(&state, &headers).await?;
+        let (from, to) = (date("from", &range.from)?, date("to", &range.to)?);
+        app::billing::documents::statement_pdf(&state, &staff, id, from, to).await
+    }
+    .await;
+    pdf_response(result)
 }
 
 async fn export(

@@ -1,13 +1,15 @@
-//! `server [serve|migrate|seed-demo|bench-seed|bench-explain]`: serve the app (default), apply
-//! migrations as the owner role, create the demo ISP, or the two tools `make bench` uses.
+//! `server [serve|migrate|seed-demo|bill|bench-seed|bench-explain]`: serve the app (default),
+//! apply migrations as the owner role, create the demo ISP, run the billing job once, or the
+//! tools `make bench` uses.
 
 use anyhow::Context;
 use server::{config, demo, migrate, serve, telemetry};
 
-const USAGE: &str = "usage: server [serve | migrate | seed-demo]
+const USAGE: &str = "usage: server [serve | migrate | seed-demo | bill]
   serve      serve the app (APP_DATABASE_URL, Leptos.toml, LEPTOS_SITE_ADDR)
   migrate    apply pending migrations as the owner role (DATABASE_URL)
   seed-demo  create the demo ISP if it is missing (APP_DATABASE_URL)
+  bill       run the billing job once for every tenant (APP_DATABASE_URL, JASIYO_BILLING_BATCH)
   bench-seed N          benchmarks only: fill the demo ISP up to N customers
   bench-explain [TEXT]  benchmarks only: the customers page's query plan (first page or a search)";
 
@@ -35,6 +37,30 @@ async fn main() -> anyhow::Result<()> {
             let tenant = demo::seed(&state).await.context("seeding the demo ISP")?;
             state.db.close().await;
             tracing::info!(%tenant, slug = demo::DEMO_SLUG, "demo ISP ready");
+            Ok(())
+        }
+        "bill" => {
+            let pool = serve::connect(config::app_database()?, 2)
+                .await
+                .context("connecting to PostgreSQL as the runtime role (APP_DATABASE_URL)")?;
+            serve::check_runtime_role(&pool).await?;
+            let state = app::state::AppState::new(app::db::Db::new(pool), config::secrets()?);
+            let (_, batch_size) = config::billing()?;
+            let opts = app::billing::job::Options {
+                batch_size,
+                ..Default::default()
+            };
+            let report = app::billing::job::run_all(&state, &opts)
+                .await
+                .map_err(|e| anyhow::anyhow!("billing run failed: {e}"))?;
+            state.db.close().await;
+            tracing::info!(
+                invoices = report.invoices,
+                renewed = report.renewed,
+                overdue = report.overdue,
+                expired = report.expired,
+                "billing run done"
+            );
             Ok(())
         }
         // In this binary rather than their own so `make bench` builds one release binary

@@ -81,6 +81,14 @@ pub async fn run() -> anyhow::Result<()> {
         Duration::from_secs(30),
     ));
 
+    // Renewals, postpaid billing days, overdue invoices and cut-offs, on a schedule.
+    let (every, batch_size) = config::billing()?;
+    tokio::spawn(app::billing::job::run_forever(
+        state.clone(),
+        every,
+        batch_size,
+    ));
+
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr} (set LEPTOS_SITE_ADDR to use another)"))?;

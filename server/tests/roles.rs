@@ -18,6 +18,38 @@ use uuid::Uuid;
 /// the id of a real staff member of the caller's own tenant.
 const ADMIN_ONLY: &[(&str, &[(&str, &str)])] = &[
     ("/api/staff/list", &[]),
+    // Money: support may look, not change (the role check comes before any lookup, so any id).
+    (
+        "/api/invoices/mark-paid",
+        &[
+            ("id", "{customer}"),
+            ("channel", "cash"),
+            ("amount", ""),
+            ("reference", "R1"),
+        ],
+    ),
+    (
+        "/api/invoices/waive",
+        &[("id", "{customer}"), ("reason", "x")],
+    ),
+    (
+        "/api/invoices/cancel",
+        &[("id", "{customer}"), ("reason", "x")],
+    ),
+    (
+        "/api/invoices/credit",
+        &[("id", "{customer}"), ("amount", "100"), ("reason", "x")],
+    ),
+    ("/api/billing/run", &[]),
+    (
+        "/api/billing/settings/update",
+        &[
+            ("vat_inclusive", "inclusive"),
+            ("kra_pin", ""),
+            ("invoice_due_days", "7"),
+            ("renewal_notice_days", "3"),
+        ],
+    ),
     (
         "/api/staff/invite",
         &[
@@ -93,6 +125,7 @@ const CROSS_TENANT: &[(&str, &[(&str, &str)])] = &[
     ),
     ("/api/plans/delete", &[("id", "{plan}")]),
     ("/api/customers/get", &[("id", "{customer}")]),
+    ("/api/billing/account", &[("customer", "{customer}")]),
     (
         "/api/customers/update",
         &[

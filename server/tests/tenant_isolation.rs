@@ -81,6 +81,68 @@ const PROBES: &[(&str, &str)] = &[
         "insert into audit_log (tenant_id, at, actor_user_id, actor_label, action)
          values ($1, now(), $2, 'probe', 'probe.inserted')",
     ),
+    (
+        "invoices",
+        "insert into invoices (tenant_id, id, number, customer_id, purpose, period_start, period_end,
+                               idempotency_key, currency, subtotal_minor, vat_minor, total_minor,
+                               issued_at, due_at, status, balance_minor, created_at, updated_at)
+         values ($1, gen_random_uuid(), 1,
+                 coalesce((select id from customers where tenant_id = $1 limit 1), gen_random_uuid()),
+                 'period', now(), now() + interval '1 day', 'probe:' || $2::text, 'KES', 100, 0, 100,
+                 now(), now(), 'pending', 100, now(), now())",
+    ),
+    (
+        "invoice_lines",
+        "insert into invoice_lines (tenant_id, invoice_id, line, description, period_start, period_end,
+                                    quantity, unit_price_minor, net_minor, vat_minor, total_minor)
+         values ($1, coalesce((select id from invoices where tenant_id = $1 limit 1), gen_random_uuid()),
+                 1, 'Probe ' || $2::text, now(), now() + interval '1 day', 1, 100, 100, 0, 100)",
+    ),
+    (
+        "credit_notes",
+        "insert into credit_notes (tenant_id, id, number, invoice_id, customer_id, amount_minor,
+                                   vat_minor, reason, issued_at, issued_by)
+         values ($1, gen_random_uuid(), 1,
+                 coalesce((select id from invoices where tenant_id = $1 limit 1), gen_random_uuid()),
+                 coalesce((select id from customers where tenant_id = $1 limit 1), gen_random_uuid()),
+                 10, 0, 'Probe ' || $2::text, now(), $2)",
+    ),
+    (
+        "payments",
+        "insert into payments (tenant_id, id, customer_id, channel, amount_minor, currency, reference,
+                               received_at, recorded_by, created_at)
+         values ($1, gen_random_uuid(),
+                 coalesce((select id from customers where tenant_id = $1 limit 1), gen_random_uuid()),
+                 'cash', 100, 'KES', 'probe-' || $2::text, now(), $2, now())",
+    ),
+    (
+        "ledger_transactions",
+        "insert into ledger_transactions (tenant_id, id, kind, source_type, source_id, idempotency_key,
+                                          memo, posted_at, posted_by)
+         values ($1, gen_random_uuid(), 'adjustment', 'invoice', gen_random_uuid(),
+                 'probe:' || $2::text, 'probe', now(), $2)",
+    ),
+    (
+        // Two balancing entries on the tenant's probe transaction.
+        "ledger_entries",
+        "with t as (select coalesce((select id from ledger_transactions where tenant_id = $1 limit 1),
+                                    gen_random_uuid()) as id)
+         insert into ledger_entries (tenant_id, transaction_id, line, account, amount_minor, currency)
+         select $1, t.id, l, case l when 1 then 'write_off' else 'vat_payable' end,
+                case l when 1 then 100 else -100 end, 'KES'
+           from t, generate_series(1, 2) l
+          where $2::uuid is not null",
+    ),
+    (
+        "document_counters",
+        "insert into document_counters (tenant_id, kind, last_number)
+         values ($1, 'invoice', 1 + (select count(*) from users where id = $2))",
+    ),
+    (
+        "billing_runs",
+        "insert into billing_runs (tenant_id, id, requested_by, requested_at, status)
+         values ($1, gen_random_uuid(), $2, now(), 'running')",
+    ),
 ];
 
 struct Two {

@@ -37,6 +37,8 @@ pub enum Permission {
     /// Read a service's PPPoE/hotspot password back (each reveal is audited).
     RevealServicePasswords,
     ViewTransactions,
+    /// Mark invoices paid, waive, cancel, issue credit notes, run billing.
+    ManageInvoices,
     ManageRouters,
     ManagePlans,
     ManagePaymentSettings,
@@ -49,11 +51,12 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::ManageCustomers,
         Permission::DeleteCustomers,
         Permission::RevealServicePasswords,
         Permission::ViewTransactions,
+        Permission::ManageInvoices,
         Permission::ManageRouters,
         Permission::ManagePlans,
         Permission::ManagePaymentSettings,
@@ -90,6 +93,7 @@ mod tests {
             (DeleteCustomers, true, true, false),
             (RevealServicePasswords, true, true, false),
             (ViewTransactions, true, true, true),
+            (ManageInvoices, true, true, false),
             (ManageRouters, true, true, false),
             (ManagePlans, true, true, false),
             (ManagePaymentSettings, true, true, false),

@@ -331,6 +331,8 @@ pub struct CustomerRow {
     pub status: Option<ServiceStatus>,
     pub expires_at: Option<DateTime<Utc>>,
     pub services: i64,
+    /// What they owe (negative: in credit), from the ledger.
+    pub balance_minor: i64,
 }
 
 /// Filters, sort and page of the customers table, as the address bar carries them.
@@ -437,6 +439,9 @@ pub struct ServiceView {
     pub billing_day: Option<i16>,
     pub starts_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// The period in use now as it was invoiced (start, end, total charged), which a plan
+    /// change prorates; none when it was never invoiced.
+    pub invoiced_period: Option<(DateTime<Utc>, DateTime<Utc>, i64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -458,6 +463,8 @@ pub struct CustomerDetail {
     pub utc_offset_seconds: i32,
     /// The server's time when this was read, the base for the browser's previews.
     pub now: DateTime<Utc>,
+    /// How the tenant charges VAT, for the plan-change preview.
+    pub vat: crate::billing::model::VatMode,
 }
 
 /// The dashboard's "Needs attention" figures.

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::model::{Permission, Role},
+    billing::model::{VatMode, line_amounts, prorate},
     customers::{
         api::{
             AddService, ChangeServicePassword, ChangeServicePlan, CreateCustomer, DeleteCustomer,
@@ -80,6 +81,15 @@ fn status_badge(status: Option<ServiceStatus>) -> impl IntoView {
             view! { <span class=s.badge() data-testid="status-badge">{s.label()}</span> }.into_any()
         }
         None => view! { <span class="badge badge-neutral">"No service"</span> }.into_any(),
+    }
+}
+
+/// A balance as staff read it: what is owed, or the credit held.
+pub fn balance_label(balance_minor: i64) -> String {
+    match balance_minor {
+        0 => "—".to_string(),
+        owed if owed > 0 => format_kes(owed),
+        credit => format!("{} credit", format_kes(-credit)),
     }
 }
 
@@ -231,8 +241,7 @@ fn CustomerTableRow(row: CustomerRow, query: CustomerQuery, offset: i32) -> impl
             <td>{row.plan_name.unwrap_or_else(|| "—".into())}<span class="muted">{more}</span></td>
             <td>{status_badge(row.status)}</td>
             <td>{row.expires_at.map(|at| local_time(at, offset)).unwrap_or_else(|| "—".into())}</td>
-            // Balances arrive with the billing engine.
-            <td class="num muted" title="Balances arrive with billing">"—"</td>
+            <td class="num" data-testid="customer-balance">{balance_label(row.balance_minor)}</td>
         </tr>
     }
 }
@@ -442,6 +451,7 @@ fn CustomerPanel(
                         }
                     })}
                 </Suspense>
+                <crate::billing::pages::CustomerBilling customer=id refresh />
             </Show>
         </aside>
     }
@@ -518,7 +528,7 @@ fn CustomerFacts(
         <h3>"Services"</h3>
         {services.is_empty().then(|| view! { <p class="muted">"No service yet. Add one below."</p> })}
         {services.into_iter().map(|s| view! {
-            <ServiceCard service=s offset now actions can_reveal=can(Permission::RevealServicePasswords) plans />
+            <ServiceCard service=s offset now actions can_reveal=can(Permission::RevealServicePasswords) plans vat=customer.vat />
         }).collect_view()}
 
         <details class="panel-section">
@@ -576,6 +586,7 @@ fn ServiceCard(
     actions: PanelActions,
     can_reveal: bool,
     plans: Signal<Vec<Plan>>,
+    vat: VatMode,
 ) -> impl IntoView {
     let id = service.id;
     let suspended = service.status == ServiceStatus::Suspended;
@@ -596,32 +607,50 @@ fn ServiceCard(
         Some(format!("New expiry: {}", local_time(at, offset)))
     };
     let (new_plan, set_new_plan) = signal(String::new());
+    let invoiced_period = service.invoiced_period;
     let plan_preview = move || {
         let chosen = Uuid::parse_str(&new_plan.get()).ok()?;
         let list = plans.get();
         let plan = list.into_iter().find(|p| p.id == chosen)?;
+        // What the change bills now: the same proration the server posts.
+        let billing = match invoiced_period {
+            Some((start, end, charged)) => {
+                let share = prorate(charged, plan.price_minor, start, end, now);
+                let charge = line_amounts(share.charge, 1, vat).total;
+                format!(
+                    "Now: credit {} for the unused part, charge {} for the rest of the period. ",
+                    format_kes(share.credit),
+                    format_kes(charge)
+                )
+            }
+            None => "This period was not invoiced: the new price applies from the next renewal. "
+                .to_string(),
+        };
         let diff = plan.price_minor - current_price;
-        Some(if diff > 0 {
-            format!(
-                "{} more per period ({} for {})",
-                format_kes(diff),
-                format_kes(plan.price_minor),
-                plan.validity_label()
-            )
-        } else if diff < 0 {
-            format!(
-                "{} less per period ({} for {})",
-                format_kes(-diff),
-                format_kes(plan.price_minor),
-                plan.validity_label()
-            )
-        } else {
-            format!(
-                "Same price ({} for {})",
-                format_kes(plan.price_minor),
-                plan.validity_label()
-            )
-        })
+        Some(
+            billing
+                + &if diff > 0 {
+                    format!(
+                        "{} more per period ({} for {})",
+                        format_kes(diff),
+                        format_kes(plan.price_minor),
+                        plan.validity_label()
+                    )
+                } else if diff < 0 {
+                    format!(
+                        "{} less per period ({} for {})",
+                        format_kes(-diff),
+                        format_kes(plan.price_minor),
+                        plan.validity_label()
+                    )
+                } else {
+                    format!(
+                        "Same price ({} for {})",
+                        format_kes(plan.price_minor),
+                        plan.validity_label()
+                    )
+                },
+        )
     };
     let reveal = ServerAction::<RevealServicePassword>::new();
     view! {

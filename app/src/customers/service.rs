@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::{
     audit::store::{Entry, record},
     auth::{identity::Staff, model::Permission, session::RequestMeta},
+    billing::model::next_billing_date,
     customers::model::{
         Attention, BillingMode, CustomerDetail, CustomerFilter, CustomerInput, CustomerPage,
         CustomerRow, CustomerSort, PAGE_SIZE, Removal, ServiceInput, ServiceStatus, ServiceView,
@@ -18,7 +19,7 @@ use crate::{
     db::TenantTx,
     error::AppError,
     phone::normalise_phone,
-    plans::model::ValidityUnit,
+    plans::model::{PlanKind, ValidityUnit},
     state::AppState,
 };
 
@@ -59,6 +60,7 @@ pub struct PlanTerms {
     pub id: Uuid,
     pub name: String,
     pub price_minor: i64,
+    pub kind: PlanKind,
     pub validity_unit: ValidityUnit,
     pub validity_count: i32,
     pub archived: bool,
@@ -67,7 +69,7 @@ pub struct PlanTerms {
 pub async fn plan_terms(tx: &mut TenantTx, id: Uuid) -> Result<PlanTerms, AppError> {
     let tenant = tx.tenant();
     let row = sqlx::query!(
-        r#"select id, name, price_minor, validity_unit, validity_count,
+        r#"select id, name, price_minor, kind, validity_unit, validity_count,
                   archived_at is not null as "archived!"
              from plans where tenant_id = $1 and id = $2"#,
         tenant.0,
@@ -80,6 +82,7 @@ pub async fn plan_terms(tx: &mut TenantTx, id: Uuid) -> Result<PlanTerms, AppErr
         id: row.id,
         name: row.name,
         price_minor: row.price_minor,
+        kind: PlanKind::parse(&row.kind)?,
         validity_unit: ValidityUnit::parse(&row.validity_unit)?,
         validity_count: row.validity_count,
         archived: row.archived,
@@ -298,6 +301,7 @@ async fn insert_service(
 async fn start_service(
     tx: &mut TenantTx,
     state: &AppState,
+    by: Option<Uuid>,
     customer_id: Uuid,
     account_number: &str,
     service: &ServiceInput,
@@ -311,7 +315,15 @@ async fn start_service(
         ));
     }
     let now = state.clock.now();
-    insert_service(
+    // Prepaid runs one plan period; postpaid runs to the first billing day.
+    let expires_at = match (service.billing_mode, service.billing_day) {
+        (BillingMode::Postpaid, Some(day)) => {
+            next_billing_date(now, u32::try_from(day).unwrap_or(1), &zone.tz)
+                .ok_or_else(|| AppError::invalid("billing_day", "is not a day of the month"))?
+        }
+        _ => plan.expiry_from(now, &zone)?,
+    };
+    let id = insert_service(
         tx,
         state,
         NewService {
@@ -321,10 +333,22 @@ async fn start_service(
             plan: &plan,
             status: ServiceStatus::Active,
             starts_at: now,
-            expires_at: plan.expiry_from(now, &zone)?,
+            expires_at,
         },
     )
-    .await
+    .await?;
+    crate::billing::actions::invoice_new_service(
+        tx,
+        now,
+        by,
+        customer_id,
+        id,
+        &plan,
+        service.billing_mode,
+        (now, expires_at),
+    )
+    .await?;
+    Ok(id)
 }
 
 /// Adds a customer, and their first service when a plan is given, in one transaction.
@@ -340,7 +364,7 @@ pub async fn create(
     let now = state.clock.now();
     let (id, account) = insert_customer(&mut tx, customer, now).await?;
     if let Some(service) = service {
-        start_service(&mut tx, state, id, &account, service).await?;
+        start_service(&mut tx, state, Some(staff.user_id), id, &account, service).await?;
     }
     let detail = detail_in(&mut tx, state, id).await?;
     audit(
@@ -368,7 +392,15 @@ pub async fn add_service(
     staff.require(Permission::ManageCustomers)?;
     let mut tx = state.db.tenant(staff.tenant).await?;
     let before = detail_in(&mut tx, state, customer_id).await?;
-    let id = start_service(&mut tx, state, customer_id, &before.account_number, service).await?;
+    let id = start_service(
+        &mut tx,
+        state,
+        Some(staff.user_id),
+        customer_id,
+        &before.account_number,
+        service,
+    )
+    .await?;
     let after = detail_in(&mut tx, state, customer_id).await?;
     let added = after.services.iter().find(|s| s.id == id).map(|s| json!(s));
     audit(
@@ -444,9 +476,8 @@ pub async fn update(
     Ok(after)
 }
 
-/// Removes a customer. One with money history is archived instead (leaves every list, keeps
-/// the books whole). Until the ledger exists no customer has money history, so today every
-/// delete removes; the ledger issue extends [`has_money_history`].
+/// Removes a customer. One with money history (an invoice, a payment, a ledger entry) is
+/// archived instead: it leaves every list and the books stay whole.
 pub async fn delete(
     state: &AppState,
     staff: &Staff,
@@ -494,10 +525,19 @@ pub async fn delete(
     Ok(removal)
 }
 
-/// Whether any money record names this customer. No money tables exist before the billing
-/// engine; it adds its invoices and ledger entries here.
-async fn has_money_history(_tx: &mut TenantTx, _customer: Uuid) -> Result<bool, AppError> {
-    Ok(false)
+/// Whether any money record names this customer: an invoice, a payment or a ledger entry.
+async fn has_money_history(tx: &mut TenantTx, customer: Uuid) -> Result<bool, AppError> {
+    let tenant = tx.tenant();
+    Ok(sqlx::query_scalar!(
+        r#"select exists (select 1 from invoices where tenant_id = $1 and customer_id = $2)
+               or exists (select 1 from payments where tenant_id = $1 and customer_id = $2)
+               or exists (select 1 from ledger_entries where tenant_id = $1 and customer_id = $2)
+               as "found!""#,
+        tenant.0,
+        customer
+    )
+    .fetch_one(tx.conn())
+    .await?)
 }
 
 /// The actions on one service from the detail panel.
@@ -546,6 +586,7 @@ pub async fn change_service(
     // Status, expiry and plan after the change; the password is written on its own.
     let (mut status, mut expires_at, mut plan_id) =
         (before.status, before.expires_at, before.plan_id);
+    let mut changed_plan = None;
     let action = match &change {
         ServiceChange::Suspend => {
             if before.status == ServiceStatus::Suspended {
@@ -610,6 +651,7 @@ pub async fn change_service(
                 ));
             }
             plan_id = plan.id;
+            changed_plan = Some(plan);
             "service.plan_changed"
         }
         ServiceChange::ChangePassword(password) => {
@@ -648,6 +690,17 @@ pub async fn change_service(
     )
     .execute(tx.conn())
     .await?;
+    if let Some(plan) = &changed_plan {
+        crate::billing::actions::bill_plan_change(
+            &mut tx,
+            now,
+            Some(staff.user_id),
+            customer_id,
+            service_id,
+            plan,
+        )
+        .await?;
+    }
     let after_detail = detail_in(&mut tx, state, customer_id).await?;
     let after = after_detail.services.iter().find(|s| s.id == service_id);
     audit(
@@ -731,12 +784,22 @@ async fn detail_in(
     let rows = sqlx::query!(
         r#"select s.id, s.plan_id, p.name as plan_name, p.price_minor, p.validity_unit,
                   p.validity_count, s.router_id, s.username, s.status, s.billing_mode,
-                  s.billing_day, s.starts_at, s.expires_at
+                  s.billing_day, s.starts_at, s.expires_at,
+                  cur.period_start as "period_start?", cur.period_end as "period_end?",
+                  cur.total_minor as "period_charged?"
              from services s join plans p on p.tenant_id = s.tenant_id and p.id = s.plan_id
+             -- The period being used now, as invoiced: what a plan change prorates.
+             left join lateral (
+                 select i.period_start, i.period_end, i.total_minor from invoices i
+                  where i.tenant_id = s.tenant_id and i.service_id = s.id and i.purpose = 'period'
+                    and i.period_start <= $3 and i.period_end > $3
+                    and i.status not in ('cancelled', 'waived')
+                  order by i.period_start desc limit 1) cur on true
             where s.tenant_id = $1 and s.customer_id = $2
             order by s.created_at, s.id"#,
         tenant.0,
-        id
+        id,
+        now
     )
     .fetch_all(tx.conn())
     .await?;
@@ -757,10 +820,15 @@ async fn detail_in(
                 billing_day: r.billing_day,
                 starts_at: r.starts_at,
                 expires_at: r.expires_at,
+                invoiced_period: match (r.period_start, r.period_end, r.period_charged) {
+                    (Some(start), Some(end), Some(charged)) => Some((start, end, charged)),
+                    _ => None,
+                },
             })
         })
         .collect::<Result<Vec<_>, AppError>>()?;
     let zone = zone(tx).await?;
+    let terms = crate::billing::invoices::terms(tx).await?;
     Ok(CustomerDetail {
         id: c.id,
         account_number: c.account_number,
@@ -776,6 +844,7 @@ async fn detail_in(
         services,
         utc_offset_seconds: offset_seconds(&zone, now),
         now,
+        vat: terms.vat,
     })
 }
 
@@ -790,6 +859,7 @@ struct ListRow {
     status: Option<String>,
     expires_at: Option<DateTime<Utc>>,
     services: i64,
+    balance_minor: i64,
 }
 
 impl ListRow {
@@ -807,6 +877,7 @@ impl ListRow {
             status,
             expires_at: self.expires_at,
             services: self.services,
+            balance_minor: self.balance_minor,
         })
     }
 }
@@ -957,7 +1028,9 @@ fn list_query(
     let mut q = QueryBuilder::<Postgres>::new(prefix);
     q.push(
         "select c.id, c.account_number, c.name, c.phone, p.name as plan_name, s.status, s.expires_at,
-                (select count(*) from services n where n.tenant_id = c.tenant_id and n.customer_id = c.id) as services
+                (select count(*) from services n where n.tenant_id = c.tenant_id and n.customer_id = c.id) as services,
+                (select coalesce(sum(e.amount_minor), 0) from ledger_entries e
+                  where e.tenant_id = c.tenant_id and e.customer_id = c.id)::bigint as balance_minor
            from (select c.tenant_id, c.id, c.account_number, c.name, c.phone, c.next_expiry, c.created_at
                    from customers c ",
     );
@@ -1060,7 +1133,9 @@ async fn service_rows(
     let tenant = tx.tenant();
     let mut q = QueryBuilder::<Postgres>::new(
         "select c.id, c.account_number, c.name, c.phone, p.name as plan_name, s.status, s.expires_at,
-                1::bigint as services
+                1::bigint as services,
+                (select coalesce(sum(e.amount_minor), 0) from ledger_entries e
+                  where e.tenant_id = c.tenant_id and e.customer_id = c.id)::bigint as balance_minor
            from services s
            join customers c on c.tenant_id = s.tenant_id and c.id = s.customer_id
            join plans p on p.tenant_id = s.tenant_id and p.id = s.plan_id
