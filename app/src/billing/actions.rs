@@ -95,6 +95,21 @@ fn reason(field: &str, input: &str) -> Result<String, AppError> {
     Ok(reason.to_string())
 }
 
+/// What follows every posting that touched invoices: their balances and statuses from the
+/// ledger, the periods now paid for, and a postpaid cut-off lifted once nothing is past due.
+async fn follow_ledger(
+    tx: &mut TenantTx,
+    terms: &Terms,
+    now: DateTime<Utc>,
+    invoices: &[Uuid],
+    customer: Uuid,
+) -> Result<(), AppError> {
+    refresh(tx, invoices, now).await?;
+    settle_services(tx, terms, now, invoices).await?;
+    restore_postpaid(tx, terms, now, customer).await?;
+    Ok(())
+}
+
 /// A payment to record.
 #[derive(Debug, Clone)]
 pub struct PaymentIn {
@@ -177,9 +192,7 @@ pub async fn apply_payment(
     }
     journal.push(Posting::receivable(payment.customer, None, -left));
     ledger::post(tx, now, &terms.currency, &[journal]).await?;
-    refresh(tx, &touched, now).await?;
-    settle_services(tx, terms, now, &touched).await?;
-    restore_postpaid(tx, terms, now, payment.customer).await?;
+    follow_ledger(tx, terms, now, &touched, payment.customer).await?;
     Ok(id)
 }
 
@@ -287,8 +300,7 @@ pub async fn waive(
     ));
     ledger::post(&mut tx, now, &terms.currency, &[journal]).await?;
     close(&mut tx, invoice, InvoiceStatus::Waived, &why, now).await?;
-    refresh(&mut tx, &[invoice], now).await?;
-    restore_postpaid(&mut tx, &terms, now, locked.customer).await?;
+    follow_ledger(&mut tx, &terms, now, &[invoice], locked.customer).await?;
     audit(
         &mut tx,
         state,
@@ -399,9 +411,7 @@ pub async fn cancel(
         apply_credit(&mut tx, &mut journal, locked.customer, freed, Some(invoice)).await?;
     ledger::post(&mut tx, now, &terms.currency, &[journal]).await?;
     touched.push(invoice);
-    refresh(&mut tx, &touched, now).await?;
-    settle_services(&mut tx, &terms, now, &touched).await?;
-    restore_postpaid(&mut tx, &terms, now, locked.customer).await?;
+    follow_ledger(&mut tx, &terms, now, &touched, locked.customer).await?;
     audit(
         &mut tx,
         state,
@@ -513,9 +523,7 @@ pub async fn credit_note_in(
     .await?;
     ledger::post(tx, now, &terms.currency, &[journal]).await?;
     touched.push(invoice);
-    refresh(tx, &touched, now).await?;
-    settle_services(tx, terms, now, &touched).await?;
-    restore_postpaid(tx, terms, now, locked.customer).await?;
+    follow_ledger(tx, terms, now, &touched, locked.customer).await?;
     Ok(number)
 }
 
