@@ -76,6 +76,14 @@ test('an invoice is waived, another marked paid, and balances follow', async () 
   await addCustomer(page, 'Otieno Billingtest', '0711 000 222', 'Billing E2E 5');
   assert.equal(await customerBalance(page, 'otieno billingtest'), 'Owes KES 1,500');
 
+  // The status tabs count the ISP's invoices.
+  const tabCount = async (status) => {
+    await page.goto(`${server.url}/app/invoices`);
+    await hydrated(page);
+    return Number(await page.getByTestId(`tab-${status}`).getByTestId('tab-count').textContent());
+  };
+  const waivedBefore = await tabCount('waived');
+
   // Waive Wanjiru's invoice, with a reason, after a confirmation step.
   let panel = await openInvoiceOf(page, 'wanjiru billingtest');
   await panel.getByTestId('waive').click();
@@ -92,7 +100,8 @@ test('an invoice is waived, another marked paid, and balances follow', async () 
   await page.locator('[data-testid="invoice-row"] [data-testid="invoice-status"]', { hasText: 'Paid' }).waitFor();
   assert.equal(await page.getByTestId('invoice-owed').first().textContent(), 'KES 0');
 
-  // The waived tab lists the waived one; both customers owe nothing now.
+  // The waived tab lists the waived one and counts one more; both customers owe nothing now.
+  assert.equal(await tabCount('waived'), waivedBefore + 1);
   await page.goto(`${server.url}/app/invoices?status=waived&q=billingtest`);
   await hydrated(page);
   assert.equal(await page.getByTestId('invoice-row').count(), 1);

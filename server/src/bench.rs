@@ -1,5 +1,8 @@
-//! Benchmark support (the `bench` binary, driven by `make bench`): a demo ISP with 100,000
-//! customers, and the query plans of the customers page. Nothing here runs in production.
+//! Benchmark support (subcommands of the server binary, driven by `make bench`): a demo ISP with
+//! 100,000 customers, the query plans of the customers page, and the billing run against `COPY`
+//! (`billing`). Nothing here runs in production.
+
+pub mod billing;
 
 use anyhow::Context;
 use app::{customers::model::CustomerQuery, db::Db};

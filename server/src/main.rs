@@ -1,4 +1,4 @@
-//! `server [serve|migrate|seed-demo|bill|bench-seed|bench-explain]`: serve the app (default),
+//! `server [serve|migrate|seed-demo|bill|bench-seed|bench-explain|bench-billing]`: serve the app (default),
 //! apply migrations as the owner role, create the demo ISP, run the billing job once, or the
 //! tools `make bench` uses.
 
@@ -11,7 +11,8 @@ const USAGE: &str = "usage: server [serve | migrate | seed-demo | bill]
   seed-demo  create the demo ISP if it is missing (APP_DATABASE_URL)
   bill       run the billing job once for every tenant (APP_DATABASE_URL, JASIYO_BILLING_BATCH)
   bench-seed N          benchmarks only: fill the demo ISP up to N customers
-  bench-explain [TEXT]  benchmarks only: the customers page's query plan (first page or a search)";
+  bench-explain [TEXT]  benchmarks only: the customers page's query plan (first page or a search)
+  bench-billing N       benchmarks only: one billing run renewing N services, against COPY";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -86,6 +87,40 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             db.close().await;
+            Ok(())
+        }
+        "bench-billing" => {
+            let n: i64 = std::env::args()
+                .nth(2)
+                .context("how many services?")?
+                .parse()
+                .context("a whole number of services")?;
+            let pool = serve::connect(config::app_database()?, 2)
+                .await
+                .context("connecting to PostgreSQL as the runtime role (APP_DATABASE_URL)")?;
+            serve::check_runtime_role(&pool).await?;
+            let owner = serve::connect(config::owner_database()?, 1)
+                .await
+                .context("connecting to PostgreSQL as the owner role (DATABASE_URL)")?;
+            let state = app::state::AppState::new(app::db::Db::new(pool), config::secrets()?);
+            let figures = server::bench::billing::run(&state, &owner, n).await?;
+            state.db.close().await;
+            owner.close().await;
+            // The figures are this command's output (the bench script reads them), as
+            // `name=value` lines.
+            let mut out = format!(
+                "services={}\nseed_seconds={:.1}\nrun_seconds={:.2}\ncopy_seconds={:.2}\nratio={:.2}\n",
+                figures.services,
+                figures.seed.as_secs_f64(),
+                figures.run.as_secs_f64(),
+                figures.copy.as_secs_f64(),
+                figures.ratio()
+            );
+            for (table, rows) in &figures.rows {
+                out.push_str(&format!("rows_{table}={rows}\n"));
+            }
+            std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes())
+                .context("writing the figures")?;
             Ok(())
         }
         "-h" | "--help" | "help" => {

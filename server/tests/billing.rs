@@ -651,6 +651,72 @@ async fn the_application_role_cannot_change_or_remove_posted_entries() {
     .await
     .unwrap_err();
     assert!(err.to_string().contains("does not balance"), "{err}");
+
+    // The check reads only what each statement adds (earlier entries balance already): a lone
+    // entry, an entry added later to a balanced transaction, and amounts that cancel across
+    // currencies are all refused; a balanced pair is accepted.
+    for (probe, entries, balanced) in [
+        ("lone", vec![(1, "receivable", 100, "KES")], false),
+        (
+            "currencies",
+            vec![(1, "receivable", 100, "KES"), (2, "write_off", -100, "USD")],
+            false,
+        ),
+        (
+            "pair",
+            vec![(1, "receivable", 100, "KES"), (2, "write_off", -100, "KES")],
+            true,
+        ),
+    ] {
+        let mut tx = isp.db.db().tenant(isp.tenant).await.unwrap();
+        let t = Uuid::new_v4();
+        sqlx::query(
+            "insert into ledger_transactions (tenant_id, id, kind, source_type, source_id, idempotency_key, memo, posted_at)
+             values ($1, $2, 'adjustment', 'invoice', $2, $3, '', now())",
+        )
+        .bind(isp.tenant.0)
+        .bind(t)
+        .bind(probe)
+        .execute(tx.conn())
+        .await
+        .unwrap();
+        let insert = |line: i16, account: &'static str, amount: i64, currency: &'static str| {
+            sqlx::query(
+                "insert into ledger_entries (tenant_id, transaction_id, line, account, customer_id, amount_minor, currency)
+                 values ($1, $2, $3, $4, case when $4 = 'receivable' then $5 end, $6, $7)",
+            )
+            .bind(isp.tenant.0)
+            .bind(t)
+            .bind(line)
+            .bind(account)
+            .bind(alice)
+            .bind(amount)
+            .bind(currency)
+        };
+        // All of a probe's entries in one statement.
+        let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(
+            "insert into ledger_entries (tenant_id, transaction_id, line, account, customer_id, amount_minor, currency) ",
+        );
+        q.push_values(&entries, |mut row, (line, account, amount, currency)| {
+            row.push_bind(isp.tenant.0)
+                .push_bind(t)
+                .push_bind(*line as i16)
+                .push_bind(*account)
+                .push_bind((*account == "receivable").then_some(alice))
+                .push_bind(*amount as i64)
+                .push_bind(*currency);
+        });
+        let result = q.build().execute(tx.conn()).await;
+        assert_eq!(result.is_ok(), balanced, "{probe}: {result:?}");
+        if balanced {
+            // A third entry added to the balanced pair by a later statement.
+            let err = insert(3, "receivable", 1, "KES")
+                .execute(tx.conn())
+                .await
+                .unwrap_err();
+            assert!(err.to_string().contains("does not balance"), "{err}");
+        }
+    }
 }
 
 /// Customers whose service expires in two days, so the job renews them all, half with enough

@@ -336,6 +336,16 @@ pub async fn refresh(tx: &mut TenantTx, ids: &[Uuid], now: DateTime<Utc>) -> Res
     Ok(())
 }
 
+/// A prepaid service whose invoice for its next period is paid, as `move_expiries` needs it.
+pub struct PaidPeriod {
+    pub service: Uuid,
+    /// The service's status now (locked): active, expired or suspended.
+    pub status: String,
+    pub period_end: DateTime<Utc>,
+    pub unit: ValidityUnit,
+    pub count: u32,
+}
+
 /// A service whose next period's invoice is now paid gets that period: its expiry moves to the
 /// period's end. A service already cut off (expired) starts a fresh period from now instead, so
 /// a customer who pays late is not charged for days they had no service; and a period that
@@ -365,31 +375,49 @@ pub async fn settle_services(
     )
     .fetch_all(tx.conn())
     .await?;
-    let mut ids = Vec::with_capacity(rows.len());
-    let mut expiries = Vec::with_capacity(rows.len());
-    let mut statuses = Vec::with_capacity(rows.len());
+    let mut paid = Vec::with_capacity(rows.len());
     for row in rows {
-        let from_now = || {
-            let unit = ValidityUnit::parse(&row.validity_unit)?;
-            let count = u32::try_from(row.validity_count).unwrap_or(1);
-            add_validity(now, unit, count, &terms.zone.tz)
-                .ok_or_else(|| AppError::invalid("expiry", "is too far in the future"))
-        };
-        let expires = if row.status == "expired" || row.period_end <= now {
-            from_now()?
+        paid.push(PaidPeriod {
+            service: row.id,
+            status: row.status,
+            period_end: row.period_end,
+            unit: ValidityUnit::parse(&row.validity_unit)?,
+            count: u32::try_from(row.validity_count).unwrap_or(1),
+        });
+    }
+    move_expiries(tx, terms, now, &paid).await
+}
+
+/// Moves each service in `paid` (locked by the caller) into its paid period; see
+/// `settle_services`. The billing job calls this directly: it has just locked the services and
+/// issued the invoices, so it knows every field without asking the database again.
+pub async fn move_expiries(
+    tx: &mut TenantTx,
+    terms: &Terms,
+    now: DateTime<Utc>,
+    paid: &[PaidPeriod],
+) -> Result<usize, AppError> {
+    if paid.is_empty() {
+        return Ok(0);
+    }
+    let tenant = tx.tenant();
+    let mut ids = Vec::with_capacity(paid.len());
+    let mut expiries = Vec::with_capacity(paid.len());
+    let mut statuses = Vec::with_capacity(paid.len());
+    for p in paid {
+        let expires = if p.status == "expired" || p.period_end <= now {
+            add_validity(now, p.unit, p.count, &terms.zone.tz)
+                .ok_or_else(|| AppError::invalid("expiry", "is too far in the future"))?
         } else {
-            row.period_end
+            p.period_end
         };
-        ids.push(row.id);
+        ids.push(p.service);
         expiries.push(expires);
-        statuses.push(if row.status == "suspended" {
+        statuses.push(if p.status == "suspended" {
             "suspended"
         } else {
             "active"
         });
-    }
-    if ids.is_empty() {
-        return Ok(0);
     }
     sqlx::query!(
         r#"update services s set expires_at = u.expires, status = u.status, updated_at = $4

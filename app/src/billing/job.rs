@@ -15,7 +15,7 @@ use crate::{
     audit::store::{Entry, record},
     auth::session::RequestMeta,
     billing::{
-        invoices::{self, IssueSpec, LineSpec, Terms},
+        invoices::{self, IssueSpec, LineSpec, PaidPeriod, Terms},
         model::RunStatus,
     },
     customers::model::add_validity,
@@ -82,6 +82,8 @@ fn injected(step: Step) -> AppError {
 struct Cursor<'a> {
     opts: &'a Options,
     batch: usize,
+    /// The (expiry, id) the previous batch of this billing mode ended at.
+    after: Option<(DateTime<Utc>, Uuid)>,
 }
 
 impl Cursor<'_> {
@@ -103,26 +105,44 @@ const NOTICE: &str = "least(make_interval(days => t.renewal_notice_days),
                                when 'weeks' then make_interval(weeks => p.validity_count)
                                else make_interval(months => p.validity_count) end)";
 
+/// The service's next period has no invoice yet: one probe of the (service, period start)
+/// index per service. `offset 0` keeps PostgreSQL from turning this into an anti-join: in a
+/// run that issues thousands of invoices the table's statistics are stale (the job may not
+/// analyze), and an anti-join planned for an "empty" invoices table rescans every invoice the
+/// run has written for each service (seen as batches slowing from 2 ms to 300 ms).
+const NOT_INVOICED: &str = "not exists (select 1 from invoices i
+                                where i.tenant_id = s.tenant_id and i.service_id = s.id
+                                  and i.purpose = 'period' and i.period_start = s.expires_at
+                                offset 0)";
+
 /// Services due now, for the progress bar (the batches below use the same conditions).
 async fn count_due(tx: &mut TenantTx, now: DateTime<Utc>) -> Result<i64, AppError> {
     let tenant = tx.tenant();
+    let terms = invoices::terms(tx).await?;
     let sql = format!(
         r#"select count(*) from services s
              join plans p on p.tenant_id = s.tenant_id and p.id = s.plan_id
              join tenants t on t.id = s.tenant_id
             where s.tenant_id = $1
               and ((s.billing_mode = 'prepaid' and s.status = 'active' and p.kind <> 'hotspot'
-                    and s.expires_at <= $2 + {NOTICE})
-                or (s.billing_mode = 'postpaid' and s.status <> 'suspended' and s.expires_at <= $2))
-              and not exists (select 1 from invoices i
-                               where i.tenant_id = s.tenant_id and i.service_id = s.id
-                                 and i.purpose = 'period' and i.period_start = s.expires_at)"#
+                    and s.expires_at <= $3 and s.expires_at <= $2 + {NOTICE})
+                or (s.billing_mode = 'postpaid' and s.status in ('active', 'expired')
+                    and s.expires_at <= $2))
+              and {NOT_INVOICED}"#
     );
     Ok(sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
         .bind(tenant.0)
         .bind(now)
+        .bind(horizon(now, &terms))
         .fetch_one(tx.conn())
         .await?)
+}
+
+/// The latest expiry a prepaid renewal can be due for: the tenant's notice days ahead (the
+/// per-plan `NOTICE` is never longer). As a plain bound it lets the expiry index find the due
+/// services instead of every service being checked against its plan's notice.
+fn horizon(now: DateTime<Utc>, terms: &Terms) -> DateTime<Utc> {
+    now + chrono::Duration::days(i64::from(terms.notice_days))
 }
 
 #[derive(sqlx::FromRow)]
@@ -138,22 +158,39 @@ struct Due {
     expires_at: DateTime<Utc>,
 }
 
-/// Locks up to `limit` services of `mode` whose next period is due and not yet invoiced.
+/// Locks up to `limit` services of `mode` whose next period is due and not yet invoiced, in
+/// (expiry, id) order after `after` (where the run's previous batch ended: a service whose
+/// invoice stays unpaid is still due, and without the keyset every later batch would pass over
+/// it again).
 async fn select_due(
     tx: &mut TenantTx,
     now: DateTime<Utc>,
+    terms: &Terms,
     prepaid: bool,
     limit: i64,
+    after: Option<(DateTime<Utc>, Uuid)>,
 ) -> Result<Vec<Due>, AppError> {
     let tenant = tx.tenant();
-    let condition = if prepaid {
-        format!(
-            "s.billing_mode = 'prepaid' and s.status = 'active' and p.kind <> 'hotspot'
-             and s.expires_at <= $2 + {NOTICE}"
+    // $4: the latest expiry that can be due, a bound the expiry index can use.
+    let (mut condition, bound) = if prepaid {
+        (
+            format!(
+                "s.billing_mode = 'prepaid' and s.status = 'active' and p.kind <> 'hotspot'
+                 and s.expires_at <= $4 and s.expires_at <= $2 + {NOTICE}"
+            ),
+            horizon(now, terms),
         )
     } else {
-        "s.billing_mode = 'postpaid' and s.status <> 'suspended' and s.expires_at <= $2".to_string()
+        (
+            "s.billing_mode = 'postpaid' and s.status in ('active', 'expired')
+             and s.expires_at <= $4"
+                .to_string(),
+            now,
+        )
     };
+    if after.is_some() {
+        condition.push_str(" and (s.expires_at, s.id) > ($5, $6)");
+    }
     let sql = format!(
         r#"select s.id, s.customer_id, s.plan_id, p.name as plan_name, p.kind, p.price_minor,
                   p.validity_unit, p.validity_count, s.expires_at
@@ -161,19 +198,20 @@ async fn select_due(
              join plans p on p.tenant_id = s.tenant_id and p.id = s.plan_id
              join tenants t on t.id = s.tenant_id
             where s.tenant_id = $1 and {condition}
-              and not exists (select 1 from invoices i
-                               where i.tenant_id = s.tenant_id and i.service_id = s.id
-                                 and i.purpose = 'period' and i.period_start = s.expires_at)
+              and {NOT_INVOICED}
             order by s.expires_at, s.id
             limit $3
               for update of s skip locked"#
     );
-    Ok(sqlx::query_as::<_, Due>(sqlx::AssertSqlSafe(sql))
+    let mut query = sqlx::query_as::<_, Due>(sqlx::AssertSqlSafe(sql))
         .bind(tenant.0)
         .bind(now)
         .bind(limit)
-        .fetch_all(tx.conn())
-        .await?)
+        .bind(bound);
+    if let Some((expiry, id)) = after {
+        query = query.bind(expiry).bind(id);
+    }
+    Ok(query.fetch_all(tx.conn()).await?)
 }
 
 fn local_date(at: DateTime<Utc>, terms: &Terms) -> String {
@@ -189,14 +227,27 @@ async fn batch(
     state: &AppState,
     tenant: TenantId,
     prepaid: bool,
-    cursor: &Cursor<'_>,
+    cursor: &mut Cursor<'_>,
     seen: &mut HashSet<Uuid>,
 ) -> Result<(usize, usize, usize), AppError> {
     let now = state.clock.now();
     let mut tx = state.db.tenant(tenant).await?;
     let terms = invoices::terms(&mut tx).await?;
-    let due = select_due(&mut tx, now, prepaid, cursor.opts.batch_size).await?;
+    let due = select_due(
+        &mut tx,
+        now,
+        &terms,
+        prepaid,
+        cursor.opts.batch_size,
+        cursor.after,
+    )
+    .await?;
     cursor.check(Step::Selected)?;
+    // The next batch starts after this one, whether or not this one commits: a batch that
+    // fails ends the run, and the next run starts from the beginning again.
+    if let Some(last) = due.last() {
+        cursor.after = Some((last.expires_at, last.id));
+    }
     // A service seen before and still due would mean its invoice was never written: stop
     // rather than loop.
     let fresh: Vec<Due> = due.into_iter().filter(|d| seen.insert(d.id)).collect();
@@ -205,6 +256,7 @@ async fn batch(
     }
     let mut specs = Vec::with_capacity(fresh.len());
     let mut ends = Vec::with_capacity(fresh.len());
+    let mut validity = std::collections::HashMap::with_capacity(fresh.len());
     for d in &fresh {
         let (unit, count) = if prepaid {
             (
@@ -223,6 +275,7 @@ async fn batch(
             now + chrono::Duration::days(i64::from(terms.due_days))
         };
         ends.push((d.id, end));
+        validity.insert(d.id, (unit, count));
         specs.push(IssueSpec {
             customer: d.customer_id,
             service: Some(d.id),
@@ -248,12 +301,24 @@ async fn batch(
     let issued = invoices::issue(&mut tx, &terms, now, None, specs).await?;
     cursor.check(Step::Issued)?;
     let renewed = if prepaid {
-        let paid: Vec<Uuid> = issued
+        // Paid from credit at once: the services (locked above, active, expiring at the
+        // period's start) move into the period.
+        let paid: Vec<PaidPeriod> = issued
             .iter()
             .filter(|i| i.status == crate::billing::model::InvoiceStatus::Paid)
-            .map(|i| i.id)
+            .filter_map(|i| {
+                let service = i.spec.service?;
+                let (unit, count) = *validity.get(&service)?;
+                Some(PaidPeriod {
+                    service,
+                    status: "active".into(),
+                    period_end: i.spec.period_end,
+                    unit,
+                    count,
+                })
+            })
             .collect();
-        invoices::settle_services(&mut tx, &terms, now, &paid).await?
+        invoices::move_expiries(&mut tx, &terms, now, &paid).await?
     } else {
         // Postpaid service runs on: its billed period is its new expiry.
         let (ids, expiries): (Vec<Uuid>, Vec<DateTime<Utc>>) = ends.into_iter().unzip();
@@ -337,12 +402,17 @@ async fn run_inner(state: &AppState, tenant: TenantId, opts: &Options) -> Result
         report.due = count_due(&mut tx, state.clock.now()).await?;
         tx.commit().await?;
     }
-    let mut cursor = Cursor { opts, batch: 0 };
+    let mut cursor = Cursor {
+        opts,
+        batch: 0,
+        after: None,
+    };
     let mut seen = HashSet::new();
     for prepaid in [true, false] {
+        cursor.after = None;
         loop {
             let (taken, issued, renewed) =
-                batch(state, tenant, prepaid, &cursor, &mut seen).await?;
+                batch(state, tenant, prepaid, &mut cursor, &mut seen).await?;
             cursor.batch += 1;
             if taken == 0 {
                 break;

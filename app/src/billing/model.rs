@@ -484,6 +484,8 @@ pub struct InvoicePage {
     pub counts: StatusCounts,
     /// Whether the viewer may mark paid, waive, cancel and credit.
     pub can_manage: bool,
+    /// The ISP's zone offset now, for showing dates as its staff read them.
+    pub utc_offset_seconds: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -532,6 +534,8 @@ pub struct InvoiceDetail {
     pub credit_notes: Vec<CreditNoteView>,
     /// Most a new credit note may take back: the total less earlier credit notes.
     pub creditable_minor: i64,
+    /// The ISP's zone offset when the invoice was issued, for its dates.
+    pub utc_offset_seconds: i32,
 }
 
 /// A customer's money at a glance: for the customer panel.
@@ -543,6 +547,8 @@ pub struct CustomerAccount {
     /// Newest first.
     pub history: Vec<LedgerLine>,
     pub can_manage: bool,
+    /// The ISP's zone offset now, for showing dates as its staff read them.
+    pub utc_offset_seconds: i32,
 }
 
 /// Invoiced, collected, waived, credited and outstanding over a period: the report's figures.

@@ -17,7 +17,7 @@ use crate::{
         },
         model::{
             CustomerAccount, InvoiceDetail, InvoiceQuery, InvoiceRow, InvoiceStatus, RunStatus,
-            credit_note_number, invoice_number,
+            StatusCounts, credit_note_number, invoice_number,
         },
     },
     customers::pages::{balance_label, encode},
@@ -33,9 +33,10 @@ fn error_text(err: &AppError) -> String {
     }
 }
 
-/// Dates in the ISP's zone (East Africa: UTC+3 all year).
-fn day(at: DateTime<Utc>) -> String {
-    let offset = FixedOffset::east_opt(3 * 3600).unwrap_or_else(|| Utc.fix());
+/// A date as the ISP's staff read it: in its zone, whose offset the server sends with the data
+/// (the browser does not know the ISP's zone).
+fn day(at: DateTime<Utc>, utc_offset_seconds: i32) -> String {
+    let offset = FixedOffset::east_opt(utc_offset_seconds).unwrap_or_else(|| Utc.fix());
     at.with_timezone(&offset).format("%-d %b %Y").to_string()
 }
 
@@ -85,7 +86,7 @@ pub fn InvoicesPage() -> impl IntoView {
         move || (query.get(), refresh.get()),
         |(q, _)| list_invoices(q),
     );
-    let tabs: [(Option<InvoiceStatus>, &str); 6] = [
+    let tabs: Tabs = [
         (None, "All"),
         (Some(InvoiceStatus::Pending), "Pending"),
         (Some(InvoiceStatus::Overdue), "Overdue"),
@@ -99,17 +100,14 @@ pub fn InvoicesPage() -> impl IntoView {
         <header class="page-header">
             <h1>"Invoices"</h1>
         </header>
-        <nav class="tabs" aria-label="Invoice status">
-            {tabs.map(|(status, label)| {
-                let href = InvoiceQuery { status, q: String::new(), page: 1 }.to_query_string(None);
-                let current = move || query.get().status == status;
-                view! {
-                    <a href=format!("/app/invoices?{href}") aria-current=move || current().then_some("page") data-testid=format!("tab-{}", status.map(|s| s.as_str()).unwrap_or("all"))>
-                        {label}
-                    </a>
-                }
-            }).collect_view()}
-        </nav>
+        // The tabs show their counts once the page's data is here; until then (and while a new
+        // page loads) they show what they had.
+        <Transition fallback=move || status_tabs(tabs, query, None)>
+            {move || Suspend::new(async move {
+                let counts = invoices.await.ok().map(|page| page.counts);
+                status_tabs(tabs, query, counts)
+            })}
+        </Transition>
         <Form method="GET" action="" attr:class="toolbar" attr:role="search">
             {move || query.get().status.map(|s| view! { <input type="hidden" name="status" value=s.as_str() /> })}
             <label class="visually-hidden" for="invoice-q">"Search invoices"</label>
@@ -138,7 +136,7 @@ pub fn InvoicesPage() -> impl IntoView {
                                         <th>"Due"</th><th class="num">"Total"</th><th class="num">"Owed"</th><th>"Status"</th>
                                     </tr></thead>
                                     <tbody>
-                                        {page.rows.into_iter().map(|row| view! { <InvoiceTableRow row query=q.clone() /> }).collect_view()}
+                                        {page.rows.into_iter().map(|row| view! { <InvoiceTableRow row query=q.clone() offset=page.utc_offset_seconds /> }).collect_view()}
                                     </tbody>
                                 </table>
                             </div>
@@ -156,16 +154,40 @@ pub fn InvoicesPage() -> impl IntoView {
     }
 }
 
+type Tabs = [(Option<InvoiceStatus>, &'static str); 6];
+
+fn status_tabs(
+    tabs: Tabs,
+    query: Memo<InvoiceQuery>,
+    counts: Option<StatusCounts>,
+) -> impl IntoView {
+    view! {
+        <nav class="tabs" aria-label="Invoice status">
+            {tabs.map(|(status, label)| {
+                let href = InvoiceQuery { status, q: String::new(), page: 1 }.to_query_string(None);
+                let current = move || query.get().status == status;
+                let count = counts.as_ref().map(|c| c.of(status));
+                view! {
+                    <a href=format!("/app/invoices?{href}") aria-current=move || current().then_some("page") data-testid=format!("tab-{}", status.map(|s| s.as_str()).unwrap_or("all"))>
+                        {label}
+                        {count.map(|n| view! { " " <span class="tab-count" data-testid="tab-count">{n}</span> })}
+                    </a>
+                }
+            }).collect_view()}
+        </nav>
+    }
+}
+
 #[component]
-fn InvoiceTableRow(row: InvoiceRow, query: InvoiceQuery) -> impl IntoView {
+fn InvoiceTableRow(row: InvoiceRow, query: InvoiceQuery, offset: i32) -> impl IntoView {
     let href = format!("/app/invoices?{}", query.to_query_string(Some(row.id)));
     view! {
         <tr data-testid="invoice-row">
             <td><a href=href data-testid="invoice-link"><code>{row.number_label()}</code></a></td>
             <td>{row.customer_name.clone()}<br /><span class="muted">{row.account_number.clone()}</span></td>
             <td>{row.description.clone()}</td>
-            <td class="nowrap">{day(row.issued_at)}</td>
-            <td class="nowrap">{day(row.due_at)}</td>
+            <td class="nowrap">{day(row.issued_at, offset)}</td>
+            <td class="nowrap">{day(row.due_at, offset)}</td>
             <td class="num">{format_kes(row.total_minor)}</td>
             <td class="num" data-testid="invoice-owed">{format_kes(row.balance_minor.max(0))}</td>
             <td>{status_badge(row.status)}</td>
@@ -261,14 +283,15 @@ fn InvoiceFacts(detail: InvoiceDetail, actions: InvoiceActions) -> impl IntoView
     let can_credit = detail.creditable_minor > 0;
     let can_cancel = !matches!(row.status, InvoiceStatus::Cancelled | InvoiceStatus::Waived);
     let (confirm, set_confirm) = signal(None::<&'static str>);
+    let offset = detail.utc_offset_seconds;
     view! {
         <h3 data-testid="panel-number">{invoice_number(row.number)} " " {status_badge(row.status)}</h3>
         <dl class="facts">
             <div><dt>"Customer"</dt><dd><a href=format!("/app/customers?open={}", row.customer_id)>{row.customer_name.clone()}</a></dd></div>
             <div><dt>"Account"</dt><dd><code>{row.account_number.clone()}</code></dd></div>
-            <div><dt>"Issued"</dt><dd>{day(row.issued_at)}</dd></div>
-            <div><dt>"Due"</dt><dd>{day(row.due_at)}</dd></div>
-            <div><dt>"Period"</dt><dd>{format!("{} to {}", day(detail.period_start), day(detail.period_end))}</dd></div>
+            <div><dt>"Issued"</dt><dd>{day(row.issued_at, offset)}</dd></div>
+            <div><dt>"Due"</dt><dd>{day(row.due_at, offset)}</dd></div>
+            <div><dt>"Period"</dt><dd>{format!("{} to {}", day(detail.period_start, offset), day(detail.period_end, offset))}</dd></div>
             <div><dt>"Owed"</dt><dd data-testid="panel-owed">{format_kes(row.balance_minor.max(0))}</dd></div>
         </dl>
         {detail.closed_reason.clone().map(|r| view! { <p class="notes">{format!("{}: {r}", row.status.label())}</p> })}
@@ -402,6 +425,7 @@ pub fn CustomerBilling(customer: Uuid, refresh: RwSignal<u32>) -> impl IntoView 
 #[component]
 fn AccountView(account: CustomerAccount, customer: Uuid) -> impl IntoView {
     let balance = account.balance_minor;
+    let offset = account.utc_offset_seconds;
     let owing_class = if balance > 0 { "text-danger" } else { "" };
     let label = match balance {
         0 => "Nothing owed".to_string(),
@@ -430,7 +454,7 @@ fn AccountView(account: CustomerAccount, customer: Uuid) -> impl IntoView {
                     <tbody>
                         {account.history.into_iter().map(|l| view! {
                             <tr>
-                                <td class="nowrap">{day(l.posted_at)}</td>
+                                <td class="nowrap">{day(l.posted_at, offset)}</td>
                                 <td>{l.memo}</td>
                                 <td class="num">{balance_label(l.amount_minor)}</td>
                                 <td class="num">{balance_label(l.balance_minor)}</td>

@@ -19,7 +19,10 @@ use crate::{
             normalise_kra_pin, parse_days, parse_invoice_number,
         },
     },
-    customers::{model::end_of_local_day, service::zone},
+    customers::{
+        model::end_of_local_day,
+        service::{offset_seconds, zone},
+    },
     db::TenantTx,
     error::AppError,
     money::parse_kes,
@@ -139,6 +142,7 @@ pub async fn list(
     let has_next = rows.len() > INVOICE_PAGE_SIZE as usize;
     rows.truncate(INVOICE_PAGE_SIZE as usize);
     let counts = counts(&mut tx).await?;
+    let zone = zone(&mut tx).await?;
     tx.commit().await?;
     Ok(InvoicePage {
         rows,
@@ -146,6 +150,7 @@ pub async fn list(
         has_next,
         counts,
         can_manage: staff.role.can(Permission::ManageInvoices),
+        utc_offset_seconds: offset_seconds(&zone, state.clock.now()),
     })
 }
 
@@ -238,6 +243,7 @@ pub async fn detail_in(tx: &mut TenantTx, id: Uuid) -> Result<InvoiceDetail, App
         InvoiceStatus::Waived | InvoiceStatus::Cancelled => 0,
         _ => row.total_minor - credited,
     };
+    let utc_offset_seconds = offset_seconds(&zone(tx).await?, row.issued_at);
     Ok(InvoiceDetail {
         row,
         subtotal_minor: head.subtotal_minor,
@@ -248,6 +254,7 @@ pub async fn detail_in(tx: &mut TenantTx, id: Uuid) -> Result<InvoiceDetail, App
         lines,
         credit_notes,
         creditable_minor: creditable,
+        utc_offset_seconds,
     })
 }
 
@@ -350,12 +357,14 @@ pub async fn account(
     let (_, mut history) = history(&mut tx, customer, None, None).await?;
     history.reverse();
     history.truncate(50);
+    let zone = zone(&mut tx).await?;
     tx.commit().await?;
     Ok(CustomerAccount {
         balance_minor: balance,
         invoices,
         history,
         can_manage: staff.role.can(Permission::ManageInvoices),
+        utc_offset_seconds: offset_seconds(&zone, state.clock.now()),
     })
 }
 
