@@ -70,6 +70,29 @@ impl Db {
         Ok(id.map(TenantId))
     }
 
+    /// The ISP whose payment webhook token hashes to `hash_hex`. The lookup policy on
+    /// `payment_settings` shows only the row whose hash equals `app.hook_token_hash`, so a
+    /// provider's delivery finds its ISP, and a wrong token finds nothing.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn tenant_by_hook_token_hash(
+        &self,
+        hash_hex: &str,
+    ) -> Result<Option<TenantId>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("select set_config('app.hook_token_hash', $1, true)")
+            .bind(hash_hex)
+            .execute(&mut *tx)
+            .await?;
+        let id = sqlx::query_scalar!(
+            "select tenant_id from payment_settings where hook_token_hash = decode($1, 'hex')",
+            hash_hex
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id.map(TenantId))
+    }
+
     /// Finds the session whose token hashes to `token_hash_hex` and, in the same transaction,
     /// switches to its tenant: every signed-in request starts here, so one transaction (six
     /// round trips) instead of two (eight). `None` (and nothing left open) when no session has

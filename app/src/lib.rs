@@ -21,6 +21,7 @@ pub mod error;
 pub mod layout;
 pub mod mail;
 pub mod money;
+pub mod payments;
 pub mod phone;
 pub mod plans;
 pub mod settings;
@@ -106,6 +107,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("reports") view=billing::pages::ReportsPage />
                     <Route path=path!("settings") view=settings::GeneralSettingsPage />
                     <Route path=path!("settings/billing") view=billing::pages::BillingSettingsPage />
+                    <Route path=path!("settings/payments") view=payments::pages::PaymentSettingsPage />
                     <Route path=path!("settings/staff") view=staff::pages::StaffPage />
                     <Route path=path!("settings/audit") view=audit::pages::AuditLogPage />
                 </ParentRoute>

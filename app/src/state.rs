@@ -14,6 +14,15 @@ pub struct AppState {
     pub mailer: Mailer,
     /// Seals and opens secrets kept in the database.
     pub secrets: Secrets,
+    /// Where the payment providers are (the simulators in demo mode and tests).
+    pub providers: ProviderUrls,
+}
+
+/// Base URLs that replace the providers' real ones; `None` uses the real service.
+#[derive(Clone, Debug, Default)]
+pub struct ProviderUrls {
+    pub daraja_url: Option<String>,
+    pub paystack_url: Option<String>,
 }
 
 impl AppState {
@@ -24,6 +33,7 @@ impl AppState {
             sessions: Timeouts::default(),
             mailer: Mailer::disabled("http://127.0.0.1:3000"),
             secrets,
+            providers: ProviderUrls::default(),
         }
     }
 }

@@ -214,6 +214,22 @@ pub fn dev_mail() -> bool {
     )
 }
 
+/// `JASIYO_DEV_PROVIDERS=1` (set by `make run`): payment providers are the simulators this
+/// process starts on 127.0.0.1, so the demo can take payments without reaching the internet.
+pub fn dev_providers() -> bool {
+    matches!(
+        std::env::var("JASIYO_DEV_PROVIDERS").as_deref(),
+        Ok("1") | Ok("true")
+    )
+}
+
+/// `JASIYO_DARAJA_URL`: a Daraja base URL replacing Safaricom's (a simulator or a proxy).
+pub fn daraja_url() -> Option<String> {
+    std::env::var("JASIYO_DARAJA_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
 /// The outgoing mail server (`JASIYO_SMTP_URL`), sender (`JASIYO_MAIL_FROM`) and the public
 /// address links in mail point to (`JASIYO_PUBLIC_URL`, default `http://` + the site address).
 pub struct MailSettings {

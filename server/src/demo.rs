@@ -125,6 +125,13 @@ pub const LAST_NAMES: [&str; 40] = [
     "Oduya",
 ];
 
+/// The demo ISP's Daraja app, which the simulator `make run` starts accepts. Demo data only.
+pub const DEMO_MPESA_KEY: &str = "demo-consumer-key-7Gq2";
+pub const DEMO_MPESA_SECRET: &str = "demo-consumer-secret-Lw9x";
+/// Safaricom's published sandbox shortcode; the passkey is the simulator's.
+pub const DEMO_MPESA_SHORTCODE: &str = "174379";
+pub const DEMO_MPESA_PASSKEY: &str = "demo-passkey-5b0c1e7a9d";
+
 /// How many customers the demo ISP has.
 pub const DEMO_CUSTOMERS: usize = 200;
 
@@ -151,7 +158,9 @@ pub async fn seed(state: &AppState) -> anyhow::Result<TenantId> {
         plans::service::insert_if_missing(&mut tx, &form, now).await?;
     }
     tx.commit().await?;
-    seed_customers(state, tenant).await?;
+    let owner = demo_owner(state, tenant).await?;
+    seed_customers(state, &owner).await?;
+    seed_payment_settings(state, &owner).await?;
     // Renewal invoices for whoever expires in the next few days, at once rather than on the
     // server's first scheduled run.
     app::billing::job::run_tenant(state, tenant, &app::billing::job::Options::default())
@@ -160,25 +169,29 @@ pub async fn seed(state: &AppState) -> anyhow::Result<TenantId> {
     Ok(tenant)
 }
 
-/// About 200 customers in mixed states, imported through the same path as an ISP's CSV file
-/// (account numbers 1001 on, so a second run skips them all).
-async fn seed_customers(state: &AppState, tenant: TenantId) -> anyhow::Result<()> {
+/// The demo owner, as the seed acts (audited as "Demo seed").
+async fn demo_owner(state: &AppState, tenant: TenantId) -> anyhow::Result<Staff> {
     let (_, owner_email, _, _) = DEMO_STAFF[0];
     let login = state
         .db
         .login_by_email(owner_email)
         .await?
         .context("the demo owner exists")?;
-    let owner = Staff {
+    Ok(Staff {
         tenant,
         user_id: login.user_id,
         session_id: Uuid::nil(),
         name: "Demo seed".into(),
         email: owner_email.into(),
         role: Role::Owner,
-    };
+    })
+}
+
+/// About 200 customers in mixed states, imported through the same path as an ISP's CSV file
+/// (account numbers 1001 on, so a second run skips them all).
+async fn seed_customers(state: &AppState, owner: &Staff) -> anyhow::Result<()> {
     let csv = demo_customers_csv(state.clock.now());
-    let report = import::import(state, &owner, &csv, &RequestMeta::default()).await?;
+    let report = import::import(state, owner, &csv, &RequestMeta::default()).await?;
     anyhow::ensure!(
         report.error_count == 0,
         "the demo customers did not import: {:?}",
@@ -189,6 +202,32 @@ async fn seed_customers(state: &AppState, tenant: TenantId) -> anyhow::Result<()
         skipped = report.skipped,
         "demo customers"
     );
+    Ok(())
+}
+
+/// M-Pesa set up against the simulator `make run` starts (paybill, sandbox), through the same
+/// path as the settings page; left alone once the ISP has a consumer key (a demo ISP made before
+/// payments existed gets one on the next run).
+async fn seed_payment_settings(state: &AppState, owner: &Staff) -> anyhow::Result<()> {
+    let current = app::payments::settings::view(state, owner)
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the demo's payment settings: {e}"))?;
+    if current.mpesa_consumer_key_last4.is_some() {
+        return Ok(());
+    }
+    let form = app::payments::model::PaymentSettingsForm {
+        mpesa_environment: "sandbox".into(),
+        mpesa_shortcode: DEMO_MPESA_SHORTCODE.into(),
+        mpesa_kind: "paybill".into(),
+        mpesa_consumer_key: DEMO_MPESA_KEY.into(),
+        mpesa_consumer_secret: DEMO_MPESA_SECRET.into(),
+        mpesa_passkey: DEMO_MPESA_PASSKEY.into(),
+        stk_provider: "mpesa".into(),
+        ..Default::default()
+    };
+    app::payments::settings::update(state, owner, &form, &RequestMeta::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("setting up the demo's M-Pesa: {e}"))?;
     Ok(())
 }
 

@@ -10,7 +10,10 @@ use sqlx::{
 };
 use tokio::net::TcpListener;
 
-use crate::{config, routes, simulators::smtp::SmtpSink};
+use crate::{
+    config, demo, routes,
+    simulators::{daraja::DarajaSim, smtp::SmtpSink},
+};
 use app::mail::mailer::Mailer;
 
 /// Opens a pool. Connections are tagged so they can be told apart in `pg_stat_activity`.
@@ -73,6 +76,16 @@ pub async fn run() -> anyhow::Result<()> {
         state.mailer = Mailer::disabled(&mail.public_url);
         None
     };
+
+    state.providers.daraja_url = config::daraja_url();
+    if config::dev_providers() {
+        let daraja = DarajaSim::start(0)
+            .await
+            .context("starting the Daraja simulator")?;
+        daraja.add_app(demo::DEMO_MPESA_KEY, demo::DEMO_MPESA_SECRET);
+        tracing::info!(daraja = %daraja.url(), "demo payments: M-Pesa is a local simulator");
+        state.providers.daraja_url = Some(daraja.url());
+    }
 
     let addr = options.site_addr;
     // Mail that could not be delivered at once is retried in the background.

@@ -41,6 +41,18 @@ const ADMIN_ONLY: &[(&str, &[(&str, &str)])] = &[
         &[("id", "{customer}"), ("amount", "100"), ("reason", "x")],
     ),
     ("/api/billing/run", &[]),
+    // Payment providers: support may not even look.
+    ("/api/payments/settings", &[]),
+    (
+        "/api/payments/settings/update",
+        &[
+            ("mpesa_environment", "sandbox"),
+            ("mpesa_shortcode", "174379"),
+            ("mpesa_kind", "paybill"),
+            ("mpesa_consumer_key", "stolen-key-1234"),
+        ],
+    ),
+    ("/api/payments/settings/test-mpesa", &[]),
     (
         "/api/billing/settings/update",
         &[
@@ -106,7 +118,11 @@ const PLAN_FORM: &[(&str, &str)] = &[
 ];
 
 /// Pages only owners and admins may see.
-const ADMIN_ONLY_PAGES: &[&str] = &["/app/settings/staff", "/app/settings/audit"];
+const ADMIN_ONLY_PAGES: &[&str] = &[
+    "/app/settings/staff",
+    "/app/settings/audit",
+    "/app/settings/payments",
+];
 
 /// Server functions that act on an id: called by tenant A's owner with `{user}` set to an id of
 /// tenant B, they must answer not-found or forbidden and change nothing.

@@ -143,6 +143,11 @@ const PROBES: &[(&str, &str)] = &[
         "insert into billing_runs (tenant_id, id, requested_by, requested_at, status)
          values ($1, gen_random_uuid(), $2, now(), 'running')",
     ),
+    (
+        "payment_settings",
+        "insert into payment_settings (tenant_id, hook_token_enc, hook_token_hash, updated_at)
+         values ($1, '\\x00', sha256(($1::text || $2::text)::bytea), now())",
+    ),
 ];
 
 struct Two {

@@ -24,6 +24,7 @@ pub fn SettingsTabs() -> impl IntoView {
         <nav class="tabs" aria-label="Settings">
             <A href="/app/settings" exact=true>"General"</A>
             <A href="/app/settings/billing">"Billing"</A>
+            <A href="/app/settings/payments">"Payments"</A>
             <A href="/app/settings/staff">"Staff"</A>
             <A href="/app/settings/audit">"Audit log"</A>
         </nav>

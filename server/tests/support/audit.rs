@@ -23,6 +23,11 @@ pub const LOOKUP_POLICIES: &[(&str, &str, &str)] = &[
         "app.email_token_hash",
     ),
     ("email_outbox", "email_outbox_worker_scan", "app.worker"),
+    (
+        "payment_settings",
+        "payment_settings_lookup_by_hook",
+        "app.hook_token_hash",
+    ),
 ];
 
 /// The runtime role the server uses.

@@ -1,0 +1,252 @@
+//! Payment provider settings as the settings page sees them and sends them back, and the
+//! checks both sides share. Secrets travel one way only: typed into the form, sealed by the
+//! server, shown afterwards as their last four characters.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// What the settings page shows. No secret is ever in here, only whether it is set and its last
+/// four characters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentSettingsView {
+    pub mpesa_environment: String,
+    pub mpesa_shortcode: String,
+    pub mpesa_kind: String,
+    pub mpesa_till: String,
+    pub mpesa_consumer_key_last4: Option<String>,
+    pub mpesa_consumer_secret_last4: Option<String>,
+    pub mpesa_passkey_last4: Option<String>,
+    pub paystack_secret_last4: Option<String>,
+    pub stk_provider: String,
+    pub c2b_reject_unknown: bool,
+    /// Whether the viewer may change them (owner and admin).
+    pub can_manage: bool,
+}
+
+/// The settings form as submitted. A secret left blank keeps the stored one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentSettingsForm {
+    pub mpesa_environment: String,
+    pub mpesa_shortcode: String,
+    pub mpesa_kind: String,
+    #[serde(default)]
+    pub mpesa_till: String,
+    #[serde(default)]
+    pub mpesa_consumer_key: String,
+    #[serde(default)]
+    pub mpesa_consumer_secret: String,
+    #[serde(default)]
+    pub mpesa_passkey: String,
+    #[serde(default)]
+    pub paystack_secret: String,
+    #[serde(default)]
+    pub stk_provider: String,
+    /// A checkbox: present ("on") when ticked.
+    #[serde(default)]
+    pub c2b_reject_unknown: Option<String>,
+}
+
+/// The form, checked: every field valid, secrets trimmed and present only when typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedPaymentSettings {
+    pub mpesa_environment: &'static str,
+    pub mpesa_shortcode: Option<String>,
+    pub mpesa_kind: &'static str,
+    pub mpesa_till: Option<String>,
+    pub mpesa_consumer_key: Option<String>,
+    pub mpesa_consumer_secret: Option<String>,
+    pub mpesa_passkey: Option<String>,
+    pub paystack_secret: Option<String>,
+    pub stk_provider: Option<&'static str>,
+    pub c2b_reject_unknown: bool,
+}
+
+fn digits(
+    field: &'static str,
+    value: &str,
+    lengths: std::ops::RangeInclusive<usize>,
+) -> Result<Option<String>, AppError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if !value.bytes().all(|b| b.is_ascii_digit()) || !lengths.contains(&value.len()) {
+        return Err(AppError::invalid(
+            field,
+            format!("must be {} to {} digits", lengths.start(), lengths.end()),
+        ));
+    }
+    Ok(Some(value.to_string()))
+}
+
+/// A typed secret: blank keeps the stored one; otherwise printable and of a sane length.
+fn secret(field: &'static str, value: &str) -> Result<Option<String>, AppError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if value.len() < 8 || value.len() > 500 || value.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            field,
+            "must be 8 to 500 characters, as the provider gave it",
+        ));
+    }
+    Ok(Some(value.to_string()))
+}
+
+impl PaymentSettingsForm {
+    pub fn check(&self) -> Result<CheckedPaymentSettings, AppError> {
+        let mpesa_environment = match self.mpesa_environment.trim() {
+            "" | "sandbox" => "sandbox",
+            "production" => "production",
+            _ => {
+                return Err(AppError::invalid(
+                    "mpesa_environment",
+                    "must be sandbox or production",
+                ));
+            }
+        };
+        let mpesa_kind = match self.mpesa_kind.trim() {
+            "" | "paybill" => "paybill",
+            "till" => "till",
+            _ => return Err(AppError::invalid("mpesa_kind", "must be paybill or till")),
+        };
+        let mpesa_shortcode = digits("mpesa_shortcode", &self.mpesa_shortcode, 5..=7)?;
+        let mpesa_till = digits("mpesa_till", &self.mpesa_till, 5..=8)?;
+        let mpesa_till = match (mpesa_kind, mpesa_till) {
+            ("till", None) => {
+                return Err(AppError::invalid(
+                    "mpesa_till",
+                    "is needed for buy goods (the till number payments go to)",
+                ));
+            }
+            ("till", till) => till,
+            // A till number only means something for buy goods.
+            _ => None,
+        };
+        let paystack_secret = secret("paystack_secret", &self.paystack_secret)?;
+        if let Some(key) = &paystack_secret
+            && !(key.starts_with("sk_test_") || key.starts_with("sk_live_"))
+        {
+            return Err(AppError::invalid(
+                "paystack_secret",
+                "must be a secret key (sk_test_… or sk_live_…), not a public key",
+            ));
+        }
+        let stk_provider = match self.stk_provider.trim() {
+            "" => None,
+            "mpesa" => Some("mpesa"),
+            "paystack" => Some("paystack"),
+            _ => {
+                return Err(AppError::invalid(
+                    "stk_provider",
+                    "must be M-Pesa or Paystack",
+                ));
+            }
+        };
+        Ok(CheckedPaymentSettings {
+            mpesa_environment,
+            mpesa_shortcode,
+            mpesa_kind,
+            mpesa_till,
+            mpesa_consumer_key: secret("mpesa_consumer_key", &self.mpesa_consumer_key)?,
+            mpesa_consumer_secret: secret("mpesa_consumer_secret", &self.mpesa_consumer_secret)?,
+            mpesa_passkey: secret("mpesa_passkey", &self.mpesa_passkey)?,
+            paystack_secret,
+            stk_provider,
+            c2b_reject_unknown: self.c2b_reject_unknown.is_some(),
+        })
+    }
+}
+
+/// The last four characters of a secret, for showing that it is set and which one it is.
+pub fn last4(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    chars[chars.len().saturating_sub(4)..].iter().collect()
+}
+
+/// The outcome of "Test connection".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionTest {
+    pub ok: bool,
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form() -> PaymentSettingsForm {
+        PaymentSettingsForm {
+            mpesa_environment: "sandbox".into(),
+            mpesa_shortcode: "174379".into(),
+            mpesa_kind: "paybill".into(),
+            ..PaymentSettingsForm::default()
+        }
+    }
+
+    fn field_of(err: AppError) -> String {
+        match err {
+            AppError::Invalid { field, .. } => field.to_string(),
+            other => panic!("not a field error: {other}"),
+        }
+    }
+
+    #[test]
+    fn blank_secrets_keep_the_stored_ones_and_typed_ones_are_trimmed() {
+        let mut f = form();
+        f.mpesa_passkey =
+            "  bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919 ".into();
+        let checked = f.check().unwrap();
+        assert_eq!(checked.mpesa_consumer_key, None);
+        assert_eq!(
+            checked.mpesa_passkey.as_deref(),
+            Some("bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919")
+        );
+        assert_eq!(checked.mpesa_till, None);
+        assert!(!checked.c2b_reject_unknown);
+    }
+
+    type Change = fn(&mut PaymentSettingsForm);
+
+    #[test]
+    fn bad_fields_are_named() {
+        let cases: [(Change, &str); 7] = [
+            (|f| f.mpesa_environment = "live".into(), "mpesa_environment"),
+            (|f| f.mpesa_shortcode = "17a379".into(), "mpesa_shortcode"),
+            (|f| f.mpesa_shortcode = "1234".into(), "mpesa_shortcode"),
+            (|f| f.mpesa_kind = "till".into(), "mpesa_till"),
+            (
+                |f| f.paystack_secret = "pk_test_abcdefgh".into(),
+                "paystack_secret",
+            ),
+            (
+                |f| f.mpesa_consumer_key = "short".into(),
+                "mpesa_consumer_key",
+            ),
+            (|f| f.stk_provider = "airtel".into(), "stk_provider"),
+        ];
+        for (change, field) in cases {
+            let mut f = form();
+            change(&mut f);
+            assert_eq!(field_of(f.check().unwrap_err()), field);
+        }
+    }
+
+    #[test]
+    fn a_till_number_is_kept_only_for_buy_goods() {
+        let mut f = form();
+        f.mpesa_till = "5123456".into();
+        assert_eq!(f.check().unwrap().mpesa_till, None);
+        f.mpesa_kind = "till".into();
+        assert_eq!(f.check().unwrap().mpesa_till.as_deref(), Some("5123456"));
+    }
+
+    #[test]
+    fn last4_counts_characters() {
+        assert_eq!(last4("sk_test_abcdef1234"), "1234");
+        assert_eq!(last4("abc"), "abc");
+        assert_eq!(last4("ключ-секрет"), "крет");
+    }
+}

@@ -1,0 +1,148 @@
+//! Settings → Payments: M-Pesa Daraja and Paystack credentials, which provider takes pushes,
+//! and "Test connection". Secrets are write-only: the form shows whether each is set and its
+//! last four characters, and a blank field keeps what is stored.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::{
+    error::AppError,
+    payments::api::{TestMpesaConnection, UpdatePaymentSettings, get_payment_settings},
+    settings::SettingsTabs,
+};
+
+/// The placeholder of a write-only secret field.
+fn secret_hint(last4: &Option<String>) -> String {
+    match last4 {
+        Some(l) => format!("Set (ends in {l}); type to replace"),
+        None => "Not set".into(),
+    }
+}
+
+#[component]
+pub fn PaymentSettingsPage() -> impl IntoView {
+    let save = ServerAction::<UpdatePaymentSettings>::new();
+    let settings = Resource::new(move || save.version().get(), |_| get_payment_settings());
+    let saved = save.value();
+    let test = ServerAction::<TestMpesaConnection>::new();
+    let field_error = move |field: &'static str| {
+        move || match saved.get() {
+            Some(Err(AppError::Invalid { field: f, reason })) if f == field => Some(reason),
+            _ => None,
+        }
+    };
+    view! {
+        <Title text="Payment settings" />
+        <header class="page-header"><h1>"Settings"</h1></header>
+        <SettingsTabs />
+        <Suspense fallback=|| view! { <p class="muted" aria-busy="true">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match settings.await {
+                    Err(AppError::Forbidden) => view! {
+                        <section class="card empty-state">
+                            <h2>"Owners and admins manage payment settings"</h2>
+                            <p>"M-Pesa and Paystack credentials are kept from other roles."</p>
+                        </section>
+                    }.into_any(),
+                    Err(err) => view! { <p class="alert alert-danger" role="alert">{err.to_string()}</p> }.into_any(),
+                    Ok(s) => {
+                        let till = s.mpesa_kind == "till";
+                        view! {
+                            <section class="card">
+                                <h2>"M-Pesa (Daraja)"</h2>
+                                <p class="muted">"From your app on the Safaricom developer portal (Daraja). Secrets are stored encrypted and never shown again: leave a field blank to keep what is saved."</p>
+                                {move || match saved.get() {
+                                    Some(Ok(_)) => Some(view! { <p class="alert alert-info" role="status" data-testid="payments-saved">"Saved."</p> }.into_any()),
+                                    Some(Err(AppError::Invalid { .. })) | None => None,
+                                    Some(Err(err)) => Some(view! { <p class="alert alert-danger" role="alert">{err.to_string()}</p> }.into_any()),
+                                }}
+                                <ActionForm action=save>
+                                    <fieldset class="form">
+                                        <div class="form-grid">
+                                            <div class="field">
+                                                <label for="mpesa_environment">"Environment"</label>
+                                                <select id="mpesa_environment" name="mpesa_environment">
+                                                    <option value="sandbox" selected=s.mpesa_environment == "sandbox">"Sandbox (testing)"</option>
+                                                    <option value="production" selected=s.mpesa_environment == "production">"Production (real money)"</option>
+                                                </select>
+                                            </div>
+                                            <div class="field">
+                                                <label for="mpesa_kind">"Customers pay to a"</label>
+                                                <select id="mpesa_kind" name="mpesa_kind">
+                                                    <option value="paybill" selected=!till>"Paybill (with account number)"</option>
+                                                    <option value="till" selected=till>"Till (buy goods)"</option>
+                                                </select>
+                                            </div>
+                                            <div class="field">
+                                                <label for="mpesa_shortcode">"Paybill or store number (shortcode)"</label>
+                                                <input id="mpesa_shortcode" name="mpesa_shortcode" inputmode="numeric" autocomplete="off" value=s.mpesa_shortcode.clone() data-testid="mpesa-shortcode" />
+                                                <span class="error" role="alert">{field_error("mpesa_shortcode")}</span>
+                                            </div>
+                                            <div class="field">
+                                                <label for="mpesa_till">"Till number (buy goods only)"</label>
+                                                <input id="mpesa_till" name="mpesa_till" inputmode="numeric" autocomplete="off" value=s.mpesa_till.clone() />
+                                                <span class="error" role="alert">{field_error("mpesa_till")}</span>
+                                            </div>
+                                            <div class="field">
+                                                <label for="mpesa_consumer_key">"Consumer key"</label>
+                                                <input id="mpesa_consumer_key" name="mpesa_consumer_key" type="password" autocomplete="new-password" placeholder=secret_hint(&s.mpesa_consumer_key_last4) data-testid="mpesa-consumer-key" />
+                                                <span class="error" role="alert">{field_error("mpesa_consumer_key")}</span>
+                                            </div>
+                                            <div class="field">
+                                                <label for="mpesa_consumer_secret">"Consumer secret"</label>
+                                                <input id="mpesa_consumer_secret" name="mpesa_consumer_secret" type="password" autocomplete="new-password" placeholder=secret_hint(&s.mpesa_consumer_secret_last4) data-testid="mpesa-consumer-secret" />
+                                                <span class="error" role="alert">{field_error("mpesa_consumer_secret")}</span>
+                                            </div>
+                                            <div class="field">
+                                                <label for="mpesa_passkey">"Lipa na M-Pesa passkey (for STK push)"</label>
+                                                <input id="mpesa_passkey" name="mpesa_passkey" type="password" autocomplete="new-password" placeholder=secret_hint(&s.mpesa_passkey_last4) />
+                                                <span class="error" role="alert">{field_error("mpesa_passkey")}</span>
+                                            </div>
+                                        </div>
+                                        <label class="checkbox">
+                                            <input type="checkbox" name="c2b_reject_unknown" value="on" checked=s.c2b_reject_unknown />
+                                            " Refuse paybill payments to unknown account numbers (otherwise they wait in Unmatched payments)"
+                                        </label>
+                                        <h2>"Paystack"</h2>
+                                        <div class="form-grid">
+                                            <div class="field">
+                                                <label for="paystack_secret">"Secret key"</label>
+                                                <input id="paystack_secret" name="paystack_secret" type="password" autocomplete="new-password" placeholder=secret_hint(&s.paystack_secret_last4) />
+                                                <span class="error" role="alert">{field_error("paystack_secret")}</span>
+                                            </div>
+                                            <div class="field">
+                                                <label for="stk_provider">"\"Pay now\" uses"</label>
+                                                <select id="stk_provider" name="stk_provider">
+                                                    <option value="" selected=s.stk_provider.is_empty()>"Not set up yet"</option>
+                                                    <option value="mpesa" selected=s.stk_provider == "mpesa">"M-Pesa STK push"</option>
+                                                    <option value="paystack" selected=s.stk_provider == "paystack">"Paystack checkout"</option>
+                                                </select>
+                                                <span class="error" role="alert">{field_error("stk_provider")}</span>
+                                            </div>
+                                        </div>
+                                        <div class="form-actions"><button type="submit" class="button" data-testid="save-payments">"Save"</button></div>
+                                    </fieldset>
+                                </ActionForm>
+                            </section>
+                            <section class="card">
+                                <h2>"Test the M-Pesa connection"</h2>
+                                <p class="muted">"Asks Daraja for a token with the saved consumer key and secret."</p>
+                                <ActionForm action=test>
+                                    <button type="submit" class="button button-secondary" data-testid="test-mpesa" aria-busy=move || test.pending().get().then_some("true")>
+                                        {move || if test.pending().get() { "Testing…" } else { "Test connection" }}
+                                    </button>
+                                </ActionForm>
+                                {move || test.value().get().map(|r| match r {
+                                    Ok(t) => view! {
+                                        <p class=if t.ok { "alert alert-info" } else { "alert alert-danger" } role="status" data-testid="mpesa-test-result">{t.message}</p>
+                                    }.into_any(),
+                                    Err(err) => view! { <p class="alert alert-danger" role="alert">{err.to_string()}</p> }.into_any(),
+                                })}
+                            </section>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
