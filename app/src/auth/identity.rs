@@ -71,6 +71,13 @@ pub fn request_meta() -> RequestMeta {
 #[derive(Clone, Default)]
 pub struct RequestStaff(std::sync::Arc<tokio::sync::OnceCell<Staff>>);
 
+/// What a server function starts with: the app state and the staff member calling.
+pub async fn caller() -> Result<(AppState, Staff), AppError> {
+    let state = crate::state::app_state()?;
+    let staff = current_staff(&state).await?;
+    Ok((state, staff))
+}
+
 /// The staff member making this request, or `Unauthenticated`.
 #[tracing::instrument(level = "debug", skip(state))]
 pub async fn current_staff(state: &AppState) -> Result<Staff, AppError> {

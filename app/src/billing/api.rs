@@ -16,17 +16,9 @@ use crate::{
 
 #[cfg(feature = "ssr")]
 use crate::{
-    auth::identity::{self, Staff},
+    auth::identity::{self, caller},
     billing::{actions, job, queries},
-    state::{AppState, app_state},
 };
-
-#[cfg(feature = "ssr")]
-async fn caller() -> Result<(AppState, Staff), AppError> {
-    let state = app_state()?;
-    let staff = identity::current_staff(&state).await?;
-    Ok((state, staff))
-}
 
 /// An optional amount in shillings ("" means "what is owed").
 #[cfg(feature = "ssr")]

@@ -14,17 +14,9 @@ use crate::{
 
 #[cfg(feature = "ssr")]
 use crate::{
-    auth::identity::{self, Staff},
+    auth::identity::{self, caller},
     customers::service::{self, ServiceChange},
-    state::{AppState, app_state},
 };
-
-#[cfg(feature = "ssr")]
-async fn caller() -> Result<(AppState, Staff), AppError> {
-    let state = app_state()?;
-    let staff = identity::current_staff(&state).await?;
-    Ok((state, staff))
-}
 
 #[server(prefix = "/api", endpoint = "customers/list")]
 pub async fn list_customers(query: CustomerQuery) -> Result<CustomerPage, AppError> {

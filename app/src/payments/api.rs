@@ -11,17 +11,9 @@ use crate::{
 
 #[cfg(feature = "ssr")]
 use crate::{
-    auth::identity::{self, Staff},
+    auth::identity::{self, caller},
     payments::{daraja, model::PaymentSettingsForm, settings},
-    state::{AppState, app_state},
 };
-
-#[cfg(feature = "ssr")]
-async fn caller() -> Result<(AppState, Staff), AppError> {
-    let state = app_state()?;
-    let staff = identity::current_staff(&state).await?;
-    Ok((state, staff))
-}
 
 #[server(prefix = "/api", endpoint = "payments/settings")]
 pub async fn get_payment_settings() -> Result<PaymentSettingsView, AppError> {

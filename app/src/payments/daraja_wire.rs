@@ -15,17 +15,10 @@ use serde_json::Value;
 pub const ACCOUNT_REFERENCE_MAX: usize = 12;
 pub const TRANSACTION_DESC_MAX: usize = 13;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum WireError {
-    #[error("{field}: {reason}")]
-    Field { field: &'static str, reason: String },
-}
+pub use super::WireError;
 
 fn field(field: &'static str, reason: impl Into<String>) -> WireError {
-    WireError::Field {
-        field,
-        reason: reason.into(),
-    }
+    WireError::new(field, reason)
 }
 
 /// A whole number sent as a JSON number or a string.

@@ -12,3 +12,20 @@ pub mod pages;
 pub mod paystack_wire;
 #[cfg(feature = "ssr")]
 pub mod settings;
+
+/// A provider's payload that is not what the provider documents: the field and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct WireError {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl WireError {
+    pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            field,
+            reason: reason.into(),
+        }
+    }
+}

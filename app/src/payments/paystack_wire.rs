@@ -10,17 +10,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::Sha512;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum WireError {
-    #[error("{field}: {reason}")]
-    Field { field: &'static str, reason: String },
-}
+pub use super::WireError;
 
 fn field(field: &'static str, reason: impl Into<String>) -> WireError {
-    WireError::Field {
-        field,
-        reason: reason.into(),
-    }
+    WireError::new(field, reason)
 }
 
 fn hex_decode(text: &str) -> Option<Vec<u8>> {
