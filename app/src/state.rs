@@ -23,6 +23,8 @@ pub struct AppState {
 pub struct ProviderUrls {
     pub daraja_url: Option<String>,
     pub paystack_url: Option<String>,
+    /// Where providers reach this server (`JASIYO_PUBLIC_URL`), for callback URLs.
+    pub public_url: Option<String>,
 }
 
 impl AppState {

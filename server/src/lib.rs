@@ -8,6 +8,7 @@ pub mod demo;
 pub mod dev_mail;
 pub mod export;
 pub mod health;
+pub mod hooks;
 pub mod logo;
 pub mod migrate;
 pub mod routes;

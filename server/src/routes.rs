@@ -63,7 +63,9 @@ pub fn router_with(state: AppState, options: LeptosOptions, surface: Surface) ->
         .fallback(leptos_axum::file_and_error_handler_with_context(
             context, shell,
         ))
-        .layer(middleware::from_fn(security::refuse_cross_site));
+        .layer(middleware::from_fn(security::refuse_cross_site))
+        // Providers post from their servers, not browsers: outside the cross-site check.
+        .merge(crate::hooks::routes(state.clone()));
     let router = if surface.hsts {
         router.layer(middleware::from_fn(security::strict_transport))
     } else {

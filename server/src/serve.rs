@@ -78,6 +78,7 @@ pub async fn run() -> anyhow::Result<()> {
     };
 
     state.providers.daraja_url = config::daraja_url();
+    state.providers.public_url = Some(mail.public_url.clone());
     if config::dev_providers() {
         let daraja = DarajaSim::start(0)
             .await
@@ -85,6 +86,29 @@ pub async fn run() -> anyhow::Result<()> {
         daraja.add_app(demo::DEMO_MPESA_KEY, demo::DEMO_MPESA_SECRET);
         tracing::info!(daraja = %daraja.url(), "demo payments: M-Pesa is a local simulator");
         state.providers.daraja_url = Some(daraja.url());
+        // The demo ISP's paybill sends its payments here, once the server is listening.
+        let demo_state = state.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let registered = match demo_state.db.tenant_by_slug(demo::DEMO_SLUG).await {
+                Ok(Some(tenant)) => {
+                    app::payments::daraja::register_c2b_urls_for(&demo_state, tenant)
+                        .await
+                        .map(Some)
+                }
+                Ok(None) => Ok(None),
+                Err(err) => Err(err.into()),
+            };
+            match registered {
+                Ok(Some(shortcode)) => tracing::info!(
+                    %shortcode,
+                    control = %format!("{}/simulator/c2b", daraja.url()),
+                    "demo paybill registered with the simulator"
+                ),
+                Ok(None) => {}
+                Err(err) => tracing::warn!(error = %err, "demo paybill not registered"),
+            }
+        });
     }
 
     let addr = options.site_addr;

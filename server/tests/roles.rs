@@ -53,6 +53,7 @@ const ADMIN_ONLY: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     ("/api/payments/settings/test-mpesa", &[]),
+    ("/api/payments/settings/register-c2b", &[]),
     (
         "/api/billing/settings/update",
         &[

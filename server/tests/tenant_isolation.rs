@@ -148,6 +148,19 @@ const PROBES: &[(&str, &str)] = &[
         "insert into payment_settings (tenant_id, hook_token_enc, hook_token_hash, updated_at)
          values ($1, '\\x00', sha256(($1::text || $2::text)::bytea), now())",
     ),
+    (
+        "provider_events",
+        "insert into provider_events (tenant_id, id, provider, kind, event_id, payload, received_at)
+         values ($1, gen_random_uuid(), 'mpesa', 'c2b_confirmation', 'probe-' || $2::text, '{}', now())",
+    ),
+    (
+        "unmatched_payments",
+        "insert into unmatched_payments (tenant_id, id, event_id, channel, reference, amount_minor,
+                                         received_at)
+         values ($1, gen_random_uuid(),
+                 coalesce((select id from provider_events where tenant_id = $1 limit 1), gen_random_uuid()),
+                 'mpesa', 'probe-' || $2::text, 100, now())",
+    ),
 ];
 
 struct Two {

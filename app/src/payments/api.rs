@@ -65,3 +65,19 @@ pub async fn test_mpesa_connection() -> Result<ConnectionTest, AppError> {
     })
     .await
 }
+
+/// Registers the ISP's paybill/till confirmation and validation URLs with M-Pesa.
+#[server(prefix = "/api", endpoint = "payments/settings/register-c2b")]
+pub async fn register_mpesa_urls() -> Result<ConnectionTest, AppError> {
+    crate::error::respond(async move {
+        let (state, staff) = caller().await?;
+        let shortcode = daraja::register_c2b_urls(&state, &staff).await?;
+        Ok(ConnectionTest {
+            ok: true,
+            message: format!(
+                "M-Pesa will now send payments to {shortcode} here: they are matched to customers by account number."
+            ),
+        })
+    })
+    .await
+}

@@ -234,3 +234,53 @@ pub async fn test_connection(state: &AppState, staff: &Staff) -> Result<Connecti
     tracing::info!(ok = result.ok, "M-Pesa connection tested");
     Ok(result)
 }
+
+/// Registers the ISP's paybill or till URLs with Daraja: confirmations and validations come to
+/// this server under the ISP's hook token. `ResponseType` is "Completed": if our validation
+/// cannot be reached the payment still goes through (and is then confirmed to us), rather than
+/// a customer's money being refused for our outage.
+pub async fn register_c2b_urls(state: &AppState, staff: &Staff) -> Result<String, AppError> {
+    staff.require(Permission::ManagePaymentSettings)?;
+    register_c2b_urls_for(state, staff.tenant).await
+}
+
+/// `register_c2b_urls` without a staff member (demo start-up).
+pub async fn register_c2b_urls_for(state: &AppState, tenant: TenantId) -> Result<String, AppError> {
+    let public = state.providers.public_url.clone().ok_or_else(|| {
+        AppError::invalid(
+            "mpesa_shortcode",
+            "this server has no public address (JASIYO_PUBLIC_URL) for M-Pesa to call",
+        )
+    })?;
+    let (creds, token) = session(state, tenant).await?;
+    let hook = {
+        let mut tx = state.db.tenant(tenant).await?;
+        let hook = settings::hook_token(&mut tx, &state.secrets).await?;
+        tx.commit().await?;
+        hook
+    };
+    let public = public.trim_end_matches('/');
+    let confirmation = format!("{public}/hooks/mpesa/{hook}/c2b/confirmation");
+    let body = serde_json::json!({
+        "ShortCode": creds.shortcode,
+        "ResponseType": "Completed",
+        "ConfirmationURL": confirmation,
+        "ValidationURL": format!("{public}/hooks/mpesa/{hook}/c2b/validation"),
+    });
+    let client = http()?;
+    let response = client
+        .post(format!(
+            "{}/mpesa/c2b/v2/registerurl",
+            base_url(state, &creds.environment)
+        ))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| provider_error(DarajaError::Unreachable(e.to_string())))?;
+    if !response.status().is_success() {
+        return Err(provider_error(failure(response).await));
+    }
+    tracing::info!(shortcode = %creds.shortcode, "C2B URLs registered");
+    Ok(creds.shortcode)
+}

@@ -7,7 +7,9 @@ use leptos_meta::Title;
 
 use crate::{
     error::AppError,
-    payments::api::{TestMpesaConnection, UpdatePaymentSettings, get_payment_settings},
+    payments::api::{
+        RegisterMpesaUrls, TestMpesaConnection, UpdatePaymentSettings, get_payment_settings,
+    },
     settings::SettingsTabs,
 };
 
@@ -25,6 +27,7 @@ pub fn PaymentSettingsPage() -> impl IntoView {
     let settings = Resource::new(move || save.version().get(), |_| get_payment_settings());
     let saved = save.value();
     let test = ServerAction::<TestMpesaConnection>::new();
+    let register = ServerAction::<RegisterMpesaUrls>::new();
     let field_error = move |field: &'static str| {
         move || match saved.get() {
             Some(Err(AppError::Invalid { field: f, reason })) if f == field => Some(reason),
@@ -136,6 +139,19 @@ pub fn PaymentSettingsPage() -> impl IntoView {
                                     Ok(t) => view! {
                                         <p class=if t.ok { "alert alert-info" } else { "alert alert-danger" } role="status" data-testid="mpesa-test-result">{t.message}</p>
                                     }.into_any(),
+                                    Err(err) => view! { <p class="alert alert-danger" role="alert">{err.to_string()}</p> }.into_any(),
+                                })}
+                            </section>
+                            <section class="card">
+                                <h2>"Receive paybill and till payments"</h2>
+                                <p class="muted">"Tells M-Pesa to send every payment to your shortcode here, where it is matched to the customer by account number (or phone number) and applied at once. Do this once after saving your shortcode."</p>
+                                <ActionForm action=register>
+                                    <button type="submit" class="button button-secondary" data-testid="register-c2b" aria-busy=move || register.pending().get().then_some("true")>
+                                        {move || if register.pending().get() { "Registering…" } else { "Register payment URLs" }}
+                                    </button>
+                                </ActionForm>
+                                {move || register.value().get().map(|r| match r {
+                                    Ok(t) => view! { <p class="alert alert-info" role="status" data-testid="register-c2b-result">{t.message}</p> }.into_any(),
                                     Err(err) => view! { <p class="alert alert-danger" role="alert">{err.to_string()}</p> }.into_any(),
                                 })}
                             </section>

@@ -14,10 +14,11 @@ use std::{
 
 use axum::{
     Json, Router,
+    body::Bytes,
     extract::{Query, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 use serde::Deserialize;
@@ -36,6 +37,35 @@ struct App {
 struct Sim {
     /// Registered apps by consumer key.
     apps: HashMap<String, App>,
+    /// C2B URLs by shortcode: (validation, confirmation).
+    c2b_urls: HashMap<String, (String, String)>,
+    next_receipt: u64,
+}
+
+/// A paybill payment made from a phone, as the control endpoint describes it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct C2bPayment {
+    pub shortcode: String,
+    /// What the payer typed as the account number.
+    pub bill_ref: String,
+    /// Shillings with cents, as Daraja sends them ("1500.00").
+    pub amount: String,
+    /// How many times the confirmation is delivered (Daraja retries; 1 is normal).
+    #[serde(default = "one")]
+    pub deliveries: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// What the app answered.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct C2bOutcome {
+    pub trans_id: String,
+    pub validation: Option<serde_json::Value>,
+    /// One (status, body) per confirmation delivered; none when validation refused it.
+    pub confirmations: Vec<(u16, serde_json::Value)>,
 }
 
 /// A running simulator; clones share it.
@@ -107,6 +137,127 @@ async fn generate(
     Json(json!({"access_token": token, "expires_in": "3599"})).into_response()
 }
 
+/// The app's token check for Bearer calls: the app's live token, or Daraja's 404.001.03.
+fn bearer_ok(sim: &Sim, headers: &HeaderMap) -> bool {
+    let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    sim.apps
+        .values()
+        .any(|a| a.token.as_deref() == Some(token.trim()))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RegisterUrls {
+    short_code: String,
+    response_type: String,
+    #[serde(rename = "ConfirmationURL")]
+    confirmation_url: String,
+    #[serde(rename = "ValidationURL")]
+    validation_url: String,
+}
+
+async fn register_urls(State(sim): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let mut sim = lock(&sim);
+    if !bearer_ok(&sim, &headers) {
+        return error(StatusCode::NOT_FOUND, "404.001.03", "Invalid Access Token");
+    }
+    let Ok(req) = serde_json::from_slice::<RegisterUrls>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "400.002.02",
+            "Bad Request - Invalid Body",
+        );
+    };
+    if !matches!(req.response_type.as_str(), "Completed" | "Cancelled") {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "400.002.02",
+            "Bad Request - Invalid ResponseType",
+        );
+    }
+    sim.c2b_urls
+        .insert(req.short_code, (req.validation_url, req.confirmation_url));
+    Json(json!({
+        "OriginatorCoversationID": uuid::Uuid::new_v4().to_string(),
+        "ResponseCode": "0",
+        "ResponseDescription": "Success",
+    }))
+    .into_response()
+}
+
+async fn control_c2b(State(sim): State<Shared>, Json(payment): Json<C2bPayment>) -> Response {
+    match pay(&sim, &payment).await {
+        Ok(outcome) => Json(outcome).into_response(),
+        Err(message) => (StatusCode::BAD_REQUEST, Json(json!({"error": message}))).into_response(),
+    }
+}
+
+async fn post_json(
+    url: &str,
+    body: &serde_json::Value,
+) -> Result<(u16, serde_json::Value), String> {
+    let client = app::payments::daraja::http().map_err(|e| e.to_string())?;
+    let response = client
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(serde_json::Value::Null);
+    Ok((status, body))
+}
+
+/// Makes a C2B payment: validation first (its answer decides), then the confirmation, as many
+/// times as asked, to the URLs the shortcode registered.
+async fn pay(sim: &Shared, payment: &C2bPayment) -> Result<C2bOutcome, String> {
+    let (urls, trans_id) = {
+        let mut sim = lock(sim);
+        sim.next_receipt += 1;
+        let urls = sim
+            .c2b_urls
+            .get(&payment.shortcode)
+            .cloned()
+            .ok_or_else(|| format!("no URLs registered for shortcode {}", payment.shortcode))?;
+        (urls, format!("SIM{:07}X", sim.next_receipt))
+    };
+    let body = json!({
+        "TransactionType": "Pay Bill",
+        "TransID": trans_id,
+        "TransTime": app::payments::daraja_wire::timestamp(chrono::Utc::now()),
+        "TransAmount": payment.amount,
+        "BusinessShortCode": payment.shortcode,
+        "BillRefNumber": payment.bill_ref,
+        "InvoiceNumber": "",
+        "OrgAccountBalance": "10000.00",
+        "ThirdPartyTransID": "",
+        "MSISDN": "2547 ***** 126",
+        "FirstName": "Simulated",
+        "MiddleName": "",
+        "LastName": "Payer",
+    });
+    let (validation_url, confirmation_url) = urls;
+    let (_, validation) = post_json(&validation_url, &body).await?;
+    let accepted = validation["ResultCode"] == json!("0") || validation["ResultCode"] == json!(0);
+    let mut confirmations = Vec::new();
+    if accepted {
+        for _ in 0..payment.deliveries.max(1) {
+            confirmations.push(post_json(&confirmation_url, &body).await?);
+        }
+    }
+    Ok(C2bOutcome {
+        trans_id,
+        validation: Some(validation),
+        confirmations,
+    })
+}
+
 impl DarajaSim {
     /// Listens on 127.0.0.1 (port 0 picks a free one) until the process ends.
     pub async fn start(port: u16) -> std::io::Result<Self> {
@@ -114,6 +265,8 @@ impl DarajaSim {
         let sim: Shared = Arc::default();
         let router = Router::new()
             .route("/oauth/v1/generate", get(generate))
+            .route("/mpesa/c2b/v2/registerurl", post(register_urls))
+            .route("/simulator/c2b", post(control_c2b))
             .with_state(sim.clone());
         let addr = listener.local_addr()?;
         tokio::spawn(async move {
@@ -146,6 +299,16 @@ impl DarajaSim {
             .apps
             .get(consumer_key)
             .map_or(0, |a| a.tokens_issued)
+    }
+
+    /// A C2B payment, as the control endpoint `POST /simulator/c2b` makes one.
+    pub async fn pay_c2b(&self, payment: &C2bPayment) -> Result<C2bOutcome, String> {
+        pay(&self.sim, payment).await
+    }
+
+    /// The URLs a shortcode registered: (validation, confirmation).
+    pub fn c2b_urls(&self, shortcode: &str) -> Option<(String, String)> {
+        lock(&self.sim).c2b_urls.get(shortcode).cloned()
     }
 
     /// Whether `token` is the app's live token (an older one no longer is).

@@ -1,0 +1,86 @@
+//! Where payment providers call us: `/hooks/mpesa/{token}/c2b/validation` and
+//! `/hooks/mpesa/{token}/c2b/confirmation`. The token in the path is the ISP's unguessable hook
+//! token (Daraja signs nothing); a wrong one is refused before anything is read or stored.
+//! Answers are in the form Daraja expects; a malformed body gets a 400 naming the field, and
+//! nothing is stored.
+
+use app::{
+    AppError,
+    db::TenantId,
+    payments::{c2b, daraja_wire::c2b_confirmed, settings},
+    state::AppState,
+};
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::post,
+};
+use serde_json::json;
+
+pub fn routes<S>(state: AppState) -> Router<S> {
+    Router::new()
+        .route("/hooks/mpesa/{token}/c2b/validation", post(c2b_validation))
+        .route(
+            "/hooks/mpesa/{token}/c2b/confirmation",
+            post(c2b_confirmation),
+        )
+        .with_state(state)
+}
+
+fn refused(err: &AppError) -> Response {
+    let status = match err {
+        AppError::Invalid { .. } => StatusCode::BAD_REQUEST,
+        AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+        other => other.status(),
+    };
+    if status.is_server_error() {
+        tracing::error!(error = %err, "payment hook failed");
+    } else {
+        tracing::warn!(error = %err, "payment hook refused");
+    }
+    (status, Json(json!({"error": err.to_string()}))).into_response()
+}
+
+async fn tenant(state: &AppState, token: &str) -> Result<TenantId, AppError> {
+    settings::tenant_by_hook_token(&state.db, token)
+        .await?
+        .ok_or_else(|| AppError::NotFound {
+            what: "That payment hook".into(),
+        })
+}
+
+async fn c2b_validation(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let tenant = tenant(&state, &token).await?;
+        c2b::validate(&state, tenant, &body).await
+    }
+    .await;
+    match result {
+        Ok(answer) => Json(answer).into_response(),
+        Err(err) => refused(&err),
+    }
+}
+
+async fn c2b_confirmation(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let tenant = tenant(&state, &token).await?;
+        c2b::confirm(&state, tenant, &body).await
+    }
+    .await;
+    match result {
+        // Credited, queued as unmatched, or a replay: Daraja hears success every time.
+        Ok(_) => Json(c2b_confirmed()).into_response(),
+        Err(err) => refused(&err),
+    }
+}

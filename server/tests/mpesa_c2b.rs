@@ -1,0 +1,388 @@
+//! Paybill (C2B) payments end to end over real HTTP: the app serves on a loopback port, our
+//! Daraja client registers its URLs with the Daraja simulator, and the simulator pays: a
+//! customer's invoice is paid once however often the confirmation is delivered, unknown accounts
+//! queue as unmatched (or are refused at validation when the ISP chooses), and malformed bodies
+//! or wrong tokens are refused with nothing stored.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod support;
+
+use app::{
+    auth::{identity::Staff, model::Role, session::RequestMeta},
+    customers::{
+        model::{CustomerForm, ServiceForm},
+        service as customers,
+    },
+    db::TenantId,
+    payments::{daraja, model::PaymentSettingsForm, settings},
+    plans::{self, model::PlanForm},
+    state::AppState,
+};
+use serde_json::json;
+use server::simulators::daraja::{C2bPayment, DarajaSim};
+use support::{TestDb, fresh_database};
+use uuid::Uuid;
+
+const KEY: &str = "consumer-key-C2B-1111";
+const SECRET: &str = "consumer-secret-C2B-2222";
+const SHORTCODE: &str = "600984";
+
+struct Isp {
+    db: TestDb,
+    state: AppState,
+    tenant: TenantId,
+    staff: Staff,
+    sim: DarajaSim,
+    url: String,
+}
+
+async fn isp() -> Isp {
+    let db = fresh_database().await;
+    let sim = DarajaSim::start(0).await.unwrap();
+    sim.add_app(KEY, SECRET);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let mut state = db.state();
+    state.providers.daraja_url = Some(sim.url());
+    state.providers.public_url = Some(url.clone());
+    let router = server::routes::router(state.clone(), support::client::leptos_options());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    let (tenant, owner) = db.tenant("c2b-net", "C2B Net").await;
+    let staff = Staff {
+        tenant,
+        user_id: owner,
+        session_id: Uuid::nil(),
+        name: "Owner".into(),
+        email: "owner@c2b-net.test".into(),
+        role: Role::Owner,
+    };
+    let mut tx = db.db().tenant(tenant).await.unwrap();
+    let plan = PlanForm {
+        name: "Home 8".into(),
+        kind: "pppoe".into(),
+        price: "2,000".into(),
+        validity_count: "1".into(),
+        validity_unit: "months".into(),
+        download_mbps: "8".into(),
+        upload_mbps: "4".into(),
+        ..PlanForm::default()
+    };
+    plans::service::insert_if_missing(&mut tx, &plan, state.clock.now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let isp = Isp {
+        db,
+        state,
+        tenant,
+        staff,
+        sim,
+        url,
+    };
+    isp.settings(false).await;
+    let shortcode = daraja::register_c2b_urls(&isp.state, &isp.staff)
+        .await
+        .unwrap();
+    assert_eq!(shortcode, SHORTCODE);
+    isp
+}
+
+impl Isp {
+    async fn settings(&self, reject_unknown: bool) {
+        let form = PaymentSettingsForm {
+            mpesa_environment: "sandbox".into(),
+            mpesa_shortcode: SHORTCODE.into(),
+            mpesa_kind: "paybill".into(),
+            mpesa_consumer_key: KEY.into(),
+            mpesa_consumer_secret: SECRET.into(),
+            c2b_reject_unknown: reject_unknown.then(|| "on".into()),
+            ..PaymentSettingsForm::default()
+        };
+        settings::update(&self.state, &self.staff, &form, &RequestMeta::default())
+            .await
+            .unwrap();
+    }
+
+    /// A customer with a prepaid service: its first month is invoiced (KES 2,000, unpaid).
+    /// Returns (customer, account number).
+    async fn customer(&self, name: &str, phone: &str) -> (Uuid, String) {
+        let mut tx = self.db.db().tenant(self.tenant).await.unwrap();
+        let plan: Uuid = sqlx::query_scalar("select id from plans limit 1")
+            .fetch_one(tx.conn())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let customer = CustomerForm {
+            name: name.into(),
+            phone: phone.into(),
+            ..CustomerForm::default()
+        }
+        .check()
+        .unwrap();
+        let service = ServiceForm {
+            plan_id: plan.to_string(),
+            billing_mode: "prepaid".into(),
+            ..ServiceForm::default()
+        }
+        .check_optional()
+        .unwrap()
+        .unwrap();
+        let detail = customers::create(
+            &self.state,
+            &self.staff,
+            &customer,
+            Some(&service),
+            &RequestMeta::default(),
+        )
+        .await
+        .unwrap();
+        (detail.id, detail.account_number)
+    }
+
+    async fn scalar(&self, sql: &str) -> i64 {
+        let mut tx = self.db.db().tenant(self.tenant).await.unwrap();
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_one(tx.conn())
+            .await
+            .unwrap()
+    }
+
+    async fn hook(&self) -> String {
+        let mut tx = self.db.db().tenant(self.tenant).await.unwrap();
+        settings::hook_token(&mut tx, &self.state.secrets)
+            .await
+            .unwrap()
+    }
+}
+
+/// The hook token with its last character changed.
+fn wrong_token(hook: &str) -> String {
+    let last = if hook.ends_with('0') { "1" } else { "0" };
+    format!("{}{last}", &hook[..hook.len() - 1])
+}
+
+fn payment(bill_ref: &str, amount: &str, deliveries: u32) -> C2bPayment {
+    C2bPayment {
+        shortcode: SHORTCODE.into(),
+        bill_ref: bill_ref.into(),
+        amount: amount.into(),
+        deliveries,
+    }
+}
+
+#[tokio::test]
+async fn a_paybill_payment_pays_the_invoice_once_however_often_it_is_confirmed() {
+    let isp = isp().await;
+    let (customer, account) = isp.customer("Wanjiru Paybill", "0712000111").await;
+    assert_eq!(
+        isp.scalar("select count(*) from invoices where status = 'pending'")
+            .await,
+        1
+    );
+    let urls = isp.sim.c2b_urls(SHORTCODE).unwrap();
+    assert!(urls.1.starts_with(&isp.url) && urls.1.ends_with("/c2b/confirmation"));
+
+    // Typed in lower case with spaces, delivered three times.
+    let typed = format!(" {} ", account.to_lowercase());
+    let outcome = isp
+        .sim
+        .pay_c2b(&payment(&typed, "2000.00", 3))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.validation,
+        Some(json!({"ResultCode": "0", "ResultDesc": "Accepted"}))
+    );
+    assert_eq!(outcome.confirmations.len(), 3);
+    for (status, body) in &outcome.confirmations {
+        assert_eq!(*status, 200);
+        assert_eq!(body, &json!({"ResultCode": 0, "ResultDesc": "Success"}));
+    }
+    assert_eq!(isp.scalar("select count(*) from payments").await, 1);
+    assert_eq!(
+        isp.scalar(&format!(
+            "select count(*) from payments where reference = '{}' and channel = 'mpesa'
+               and amount_minor = 200000 and customer_id = '{customer}'",
+            outcome.trans_id
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        isp.scalar("select count(*) from invoices where status = 'paid'")
+            .await,
+        1
+    );
+    assert_eq!(
+        isp.scalar(&format!(
+            "select coalesce(sum(amount_minor), 0)::bigint from ledger_entries where customer_id = '{customer}'"
+        ))
+        .await,
+        0,
+        "nothing owed, no credit"
+    );
+    assert_eq!(
+        isp.scalar("select coalesce(sum(amount_minor), 0)::bigint from ledger_entries")
+            .await,
+        0
+    );
+    assert_eq!(
+        isp.scalar(
+            "select replays::bigint from provider_events where kind = 'c2b_confirmation' and outcome = 'credited'"
+        )
+        .await,
+        2
+    );
+
+    // Paying by the phone number the customer is known by works too; the extra is credit.
+    let outcome = isp
+        .sim
+        .pay_c2b(&payment("0712 000 111", "500.00", 1))
+        .await
+        .unwrap();
+    assert_eq!(outcome.confirmations.len(), 1);
+    assert_eq!(
+        isp.scalar(&format!(
+            "select -coalesce(sum(amount_minor), 0)::bigint from ledger_entries where customer_id = '{customer}'"
+        ))
+        .await,
+        50_000
+    );
+}
+
+#[tokio::test]
+async fn twenty_deliveries_at_once_credit_one_payment() {
+    let isp = isp().await;
+    let (_, account) = isp.customer("Otieno Burst", "0712000222").await;
+    let url = format!(
+        "{}/hooks/mpesa/{}/c2b/confirmation",
+        isp.url,
+        isp.hook().await
+    );
+    let body = json!({
+        "TransactionType": "Pay Bill", "TransID": "SIMBURST01", "TransTime": "20261129101500",
+        "TransAmount": "2000.00", "BusinessShortCode": SHORTCODE, "BillRefNumber": account,
+        "MSISDN": "2547 ***** 222", "FirstName": "Otieno", "LastName": "Burst"
+    });
+    let client = daraja::http().unwrap();
+    let replies = futures_util::future::join_all((0..20).map(|_| {
+        let request = client.post(&url).json(&body).send();
+        async move {
+            let response = request.await.unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<serde_json::Value>().await.unwrap(),
+            )
+        }
+    }))
+    .await;
+    for (status, body) in &replies {
+        assert_eq!(
+            (*status, body["ResultCode"].clone()),
+            (200, json!(0)),
+            "{body}"
+        );
+    }
+    assert_eq!(isp.scalar("select count(*) from payments").await, 1);
+    assert_eq!(
+        isp.scalar("select count(*) from ledger_transactions where kind = 'payment'")
+            .await,
+        1
+    );
+    assert_eq!(
+        isp.scalar("select replays::bigint from provider_events where event_id = 'SIMBURST01'")
+            .await,
+        19
+    );
+    assert_eq!(
+        isp.scalar("select count(*) from invoices where status = 'paid'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn unknown_accounts_queue_as_unmatched_or_are_refused_when_the_isp_says_so() {
+    let isp = isp().await;
+    isp.customer("Achieng Known", "0712000333").await;
+    let outcome = isp
+        .sim
+        .pay_c2b(&payment("NOBODY77", "750.00", 1))
+        .await
+        .unwrap();
+    assert_eq!(outcome.confirmations.len(), 1);
+    assert_eq!(isp.scalar("select count(*) from payments").await, 0);
+    assert_eq!(
+        isp.scalar(&format!(
+            "select count(*) from unmatched_payments where reference = '{}' and amount_minor = 75000
+               and account_typed = 'NOBODY77' and payer_name = 'Simulated Payer'",
+            outcome.trans_id
+        ))
+        .await,
+        1
+    );
+
+    isp.settings(true).await;
+    let refused = isp
+        .sim
+        .pay_c2b(&payment("NOBODY88", "750.00", 1))
+        .await
+        .unwrap();
+    assert_eq!(refused.validation.unwrap()["ResultCode"], "C2B00012");
+    assert!(
+        refused.confirmations.is_empty(),
+        "a refused payment is never confirmed"
+    );
+    assert_eq!(isp.scalar("select count(*) from provider_events").await, 1);
+}
+
+#[tokio::test]
+async fn bad_bodies_and_wrong_tokens_are_refused_and_nothing_is_stored() {
+    let isp = isp().await;
+    let (_, account) = isp.customer("Kamau Careful", "0712000444").await;
+    let hook = isp.hook().await;
+    let client = daraja::http().unwrap();
+    let good = json!({"TransID": "SIMBAD0001", "TransAmount": "100.00", "BillRefNumber": account});
+    let cases = [
+        (hook.clone(), "not json".to_string(), 400, "C2B payload"),
+        (
+            hook.clone(),
+            json!({"TransAmount": "1.00"}).to_string(),
+            400,
+            "missing field",
+        ),
+        (
+            hook.clone(),
+            json!({"TransID": "X1", "TransAmount": "ten"}).to_string(),
+            400,
+            "expected an amount",
+        ),
+        (
+            hook.clone(),
+            json!({"TransID": "X2", "TransAmount": "0.00"}).to_string(),
+            400,
+            "TransAmount",
+        ),
+        (wrong_token(&hook), good.to_string(), 404, "payment hook"),
+        ("short".into(), good.to_string(), 404, "payment hook"),
+    ];
+    for (token, body, status, says) in cases {
+        let response = client
+            .post(format!("{}/hooks/mpesa/{token}/c2b/confirmation", isp.url))
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{body}");
+        let text = response.text().await.unwrap();
+        assert!(text.contains(says), "{body}: {text}");
+    }
+    assert_eq!(isp.scalar("select count(*) from provider_events").await, 0);
+    assert_eq!(isp.scalar("select count(*) from payments").await, 0);
+    assert_eq!(
+        isp.scalar("select count(*) from unmatched_payments").await,
+        0
+    );
+}
