@@ -100,7 +100,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("customers/import") view=customers::import_page::ImportCustomersPage />
                     <Route path=path!("plans") view=plans::pages::PlansPage />
                     <Route path=path!("invoices") view=billing::pages::InvoicesPage />
-                    <Route path=path!("payments") view=|| view! { <AreaPage area=Area::Payments /> } />
+                    <Route path=path!("payments") view=payments::pages::PaymentsPage />
                     <Route path=path!("routers") view=|| view! { <AreaPage area=Area::Routers /> } />
                     <Route path=path!("vouchers") view=|| view! { <AreaPage area=Area::Vouchers /> } />
                     <Route path=path!("messages") view=|| view! { <AreaPage area=Area::Messages /> } />

@@ -2,7 +2,7 @@
 //! Daraja client registers its URLs with the Daraja simulator, and the simulator pays: a
 //! customer's invoice is paid once however often the confirmation is delivered, unknown accounts
 //! queue as unmatched (or are refused at validation when the ISP chooses), and malformed bodies
-//! or wrong tokens are refused with nothing stored.
+//! or wrong tokens are refused with nothing stored; staff assign unmatched payments once.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 mod support;
@@ -14,7 +14,7 @@ use app::{
         service as customers,
     },
     db::TenantId,
-    payments::{daraja, model::PaymentSettingsForm, settings},
+    payments::{daraja, model::PaymentSettingsForm, settings, unmatched},
     plans::{self, model::PlanForm},
     state::AppState,
 };
@@ -385,4 +385,113 @@ async fn bad_bodies_and_wrong_tokens_are_refused_and_nothing_is_stored() {
         isp.scalar("select count(*) from unmatched_payments").await,
         0
     );
+}
+
+#[tokio::test]
+async fn staff_assign_an_unmatched_payment_once_and_it_pays_the_invoice() {
+    let isp = isp().await;
+    let (customer, account) = isp.customer("Moraa Mistyped", "0712000555").await;
+    let outcome = isp
+        .sim
+        .pay_c2b(&payment("10O1", "2000.00", 1))
+        .await
+        .unwrap();
+    let queue = unmatched::list(&isp.state, &isp.staff).await.unwrap();
+    assert_eq!(queue.len(), 1);
+    assert_eq!(queue[0].reference, outcome.trans_id);
+    assert_eq!(queue[0].amount_minor, 200_000);
+    assert_eq!(queue[0].customer_name, None);
+    // The Payments page lists it, rendered on the server with an Assign form.
+    let mut owner = support::client::Client::new(isp.state.clone());
+    owner
+        .sign_in("owner@c2b-net.test", "c2b-net-password")
+        .await;
+    let page = owner.get("/app/payments").await;
+    assert_eq!(page.status, axum::http::StatusCode::OK);
+    assert!(page.body.contains(&outcome.trans_id), "{}", page.body);
+    assert!(page.body.contains(">Assign<"), "{}", page.body);
+
+    // A wrong account number is refused by name; nothing is applied.
+    let err = unmatched::assign(
+        &isp.state,
+        &isp.staff,
+        queue[0].id,
+        "NOPE",
+        &RequestMeta::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, app::AppError::Invalid { ref field, .. } if field == "account"),
+        "{err}"
+    );
+    assert_eq!(isp.scalar("select count(*) from payments").await, 0);
+
+    let payment = unmatched::assign(
+        &isp.state,
+        &isp.staff,
+        queue[0].id,
+        &account.to_lowercase(),
+        &RequestMeta::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        isp.scalar(&format!(
+            "select count(*) from payments where id = '{payment}' and customer_id = '{customer}'
+               and reference = '{}'",
+            outcome.trans_id
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        isp.scalar("select count(*) from invoices where status = 'paid'")
+            .await,
+        1
+    );
+    assert_eq!(
+        isp.scalar(&format!(
+            "select count(*) from provider_events where outcome = 'credited' and payment_id = '{payment}'"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        isp.scalar("select count(*) from audit_log where action = 'payment.unmatched_assigned'")
+            .await,
+        1
+    );
+    let queue = unmatched::list(&isp.state, &isp.staff).await.unwrap();
+    assert_eq!(queue[0].customer_name.as_deref(), Some("Moraa Mistyped"));
+
+    // Assigning it again (a second click, or another member of staff) applies nothing.
+    let err = unmatched::assign(
+        &isp.state,
+        &isp.staff,
+        queue[0].id,
+        &account,
+        &RequestMeta::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("already assigned"), "{err}");
+    assert_eq!(isp.scalar("select count(*) from payments").await, 1);
+
+    // Support staff may look at the queue but not assign.
+    let support = Staff {
+        role: Role::Support,
+        ..isp.staff.clone()
+    };
+    assert!(unmatched::list(&isp.state, &support).await.is_ok());
+    let err = unmatched::assign(
+        &isp.state,
+        &support,
+        queue[0].id,
+        &account,
+        &RequestMeta::default(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err, app::AppError::Forbidden);
 }

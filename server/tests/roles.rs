@@ -55,6 +55,10 @@ const ADMIN_ONLY: &[(&str, &[(&str, &str)])] = &[
     ("/api/payments/settings/test-mpesa", &[]),
     ("/api/payments/settings/register-c2b", &[]),
     (
+        "/api/payments/unmatched/assign",
+        &[("id", "{customer}"), ("account", "1001")],
+    ),
+    (
         "/api/billing/settings/update",
         &[
             ("vat_inclusive", "inclusive"),
@@ -143,6 +147,10 @@ const CROSS_TENANT: &[(&str, &[(&str, &str)])] = &[
     ("/api/plans/delete", &[("id", "{plan}")]),
     ("/api/customers/get", &[("id", "{customer}")]),
     ("/api/billing/account", &[("customer", "{customer}")]),
+    (
+        "/api/payments/unmatched/assign",
+        &[("id", "{customer}"), ("account", "1001")],
+    ),
     (
         "/api/customers/update",
         &[

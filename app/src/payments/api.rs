@@ -6,13 +6,13 @@ use leptos::prelude::*;
 
 use crate::{
     error::AppError,
-    payments::model::{ConnectionTest, PaymentSettingsView},
+    payments::model::{ConnectionTest, PaymentSettingsView, UnmatchedRow},
 };
 
 #[cfg(feature = "ssr")]
 use crate::{
     auth::identity::{self, caller},
-    payments::{daraja, model::PaymentSettingsForm, settings},
+    payments::{daraja, model::PaymentSettingsForm, settings, unmatched},
 };
 
 #[server(prefix = "/api", endpoint = "payments/settings")]
@@ -78,6 +78,26 @@ pub async fn register_mpesa_urls() -> Result<ConnectionTest, AppError> {
                 "M-Pesa will now send payments to {shortcode} here: they are matched to customers by account number."
             ),
         })
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "payments/unmatched")]
+pub async fn list_unmatched() -> Result<Vec<UnmatchedRow>, AppError> {
+    crate::error::respond(async move {
+        let (state, staff) = caller().await?;
+        unmatched::list(&state, &staff).await
+    })
+    .await
+}
+
+/// Assigns an unmatched payment to the customer with this account number, applying it.
+#[server(prefix = "/api", endpoint = "payments/unmatched/assign")]
+pub async fn assign_unmatched(id: uuid::Uuid, account: String) -> Result<(), AppError> {
+    crate::error::respond(async move {
+        let (state, staff) = caller().await?;
+        unmatched::assign(&state, &staff, id, &account, &identity::request_meta()).await?;
+        Ok(())
     })
     .await
 }

@@ -14,6 +14,8 @@ pub mod pages;
 pub mod paystack_wire;
 #[cfg(feature = "ssr")]
 pub mod settings;
+#[cfg(feature = "ssr")]
+pub mod unmatched;
 
 /// A provider's payload that is not what the provider documents: the field and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

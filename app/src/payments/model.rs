@@ -166,6 +166,22 @@ pub fn last4(secret: &str) -> String {
     chars[chars.len().saturating_sub(4)..].iter().collect()
 }
 
+/// A payment in the Unmatched payments queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnmatchedRow {
+    pub id: uuid::Uuid,
+    pub channel: String,
+    pub reference: String,
+    pub amount_minor: i64,
+    /// What the payer typed as the account.
+    pub account_typed: String,
+    pub payer_name: String,
+    pub received_at: chrono::DateTime<chrono::Utc>,
+    pub assigned_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub customer_name: Option<String>,
+    pub customer_account: Option<String>,
+}
+
 /// The outcome of "Test connection".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionTest {

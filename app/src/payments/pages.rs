@@ -7,8 +7,13 @@ use leptos_meta::Title;
 
 use crate::{
     error::AppError,
-    payments::api::{
-        RegisterMpesaUrls, TestMpesaConnection, UpdatePaymentSettings, get_payment_settings,
+    money::format_kes,
+    payments::{
+        api::{
+            AssignUnmatched, RegisterMpesaUrls, TestMpesaConnection, UpdatePaymentSettings,
+            get_payment_settings, list_unmatched,
+        },
+        model::UnmatchedRow,
     },
     settings::SettingsTabs,
 };
@@ -160,5 +165,79 @@ pub fn PaymentSettingsPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// `/app/payments`: the Unmatched payments queue. Each open payment can be assigned to the
+/// customer it was meant for (owner and admin); support staff see the queue.
+#[component]
+pub fn PaymentsPage() -> impl IntoView {
+    let assign = ServerAction::<AssignUnmatched>::new();
+    let rows = Resource::new(move || assign.version().get(), |_| list_unmatched());
+    view! {
+        <Title text="Payments" />
+        <header class="page-header"><h1>"Payments"</h1></header>
+        <section class="card">
+            <h2>"Unmatched payments"</h2>
+            <p class="muted">"Money that arrived for an account number nobody has. Assign each to the customer it was meant for: it is then applied like any payment, to their oldest open invoice first."</p>
+            {move || assign.value().get().map(|r| match r {
+                Ok(()) => view! { <p class="alert alert-info" role="status" data-testid="assigned">"Assigned and applied."</p> }.into_any(),
+                Err(err) => view! { <p class="alert alert-danger" role="alert">{err.to_string()}</p> }.into_any(),
+            })}
+            <Suspense fallback=|| view! { <p class="muted" aria-busy="true">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match rows.await {
+                        Err(err) => view! { <p class="alert alert-danger" role="alert">{err.to_string()}</p> }.into_any(),
+                        Ok(rows) if rows.is_empty() => view! {
+                            <div class="empty-state" data-testid="unmatched-empty">
+                                <p>"No unmatched payments. Every payment found its customer."</p>
+                            </div>
+                        }.into_any(),
+                        Ok(rows) => view! {
+                            <div class="table-wrap">
+                                <table data-testid="unmatched-table">
+                                    <thead><tr>
+                                        <th>"Received"</th><th>"Receipt"</th><th>"Payer"</th><th>"Account typed"</th>
+                                        <th class="num">"Amount"</th><th>"Customer"</th>
+                                    </tr></thead>
+                                    <tbody>
+                                        {rows.into_iter().map(|row| view! { <UnmatchedTableRow row assign /> }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn UnmatchedTableRow(row: UnmatchedRow, assign: ServerAction<AssignUnmatched>) -> impl IntoView {
+    let field = format!("assign-{}", row.id);
+    view! {
+        <tr data-testid="unmatched-row">
+            <td class="nowrap">{row.received_at.format("%-d %b %Y %H:%M UTC").to_string()}</td>
+            <td><code>{row.reference.clone()}</code></td>
+            <td>{row.payer_name.clone()}</td>
+            <td><code>{row.account_typed.clone()}</code></td>
+            <td class="num">{format_kes(row.amount_minor)}</td>
+            <td>
+                {match (row.customer_name.clone(), row.customer_account.clone()) {
+                    (Some(name), account) => view! {
+                        <span>{name} " " <span class="muted">{account.unwrap_or_default()}</span></span>
+                    }.into_any(),
+                    _ => view! {
+                        <ActionForm action=assign attr:class="form-inline">
+                            <input type="hidden" name="id" value=row.id.to_string() />
+                            <label class="visually-hidden" for=field.clone()>"Customer account number"</label>
+                            <input id=field name="account" required placeholder="Account no." autocomplete="off" size="10" />
+                            <button type="submit" class="button button-small">"Assign"</button>
+                        </ActionForm>
+                    }.into_any(),
+                }}
+            </td>
+        </tr>
     }
 }
