@@ -161,6 +161,16 @@ pub async fn session(
     state: &AppState,
     tenant: TenantId,
 ) -> Result<(MpesaCredentials, String), AppError> {
+    token(state, tenant, false).await
+}
+
+/// `session`, or with `fresh` a new token whatever the cache holds (which then becomes the
+/// shared one).
+async fn token(
+    state: &AppState,
+    tenant: TenantId,
+    fresh: bool,
+) -> Result<(MpesaCredentials, String), AppError> {
     let now = state.clock.now();
     let mut tx = state.db.tenant(tenant).await?;
     let cached = sqlx::query!(
@@ -171,7 +181,8 @@ pub async fn session(
     .fetch_optional(tx.conn())
     .await?;
     let creds = settings::mpesa_credentials(&mut tx, &state.secrets).await?;
-    if let Some(row) = cached
+    if !fresh
+        && let Some(row) = cached
         && let (Some(sealed), Some(expires)) = (row.mpesa_token_enc, row.mpesa_token_expires_at)
         && expires - TOKEN_MARGIN > now
     {
@@ -191,46 +202,28 @@ pub async fn session(
 }
 
 /// "Test connection": fetches a new token with the saved credentials and keeps it as the
-/// shared one. Never fails as a request: the answer says what went wrong.
+/// shared one. Never fails as a request over the provider: the answer says what went wrong.
 pub async fn test_connection(state: &AppState, staff: &Staff) -> Result<ConnectionTest, AppError> {
     staff.require(Permission::ManagePaymentSettings)?;
-    let now = state.clock.now();
     let mut tx = state.db.tenant(staff.tenant).await?;
-    settings::ensure_row(&mut tx, &state.secrets, now).await?;
-    sqlx::query!(
-        "select 1 as one from payment_settings where tenant_id = $1 for update",
-        staff.tenant.0
-    )
-    .fetch_one(tx.conn())
-    .await?;
-    let creds = match settings::mpesa_credentials(&mut tx, &state.secrets).await {
-        Ok(creds) => creds,
-        Err(AppError::Invalid { field, reason }) => {
-            return Ok(ConnectionTest {
-                ok: false,
-                message: format!("{}: {reason}", field.replace('_', " ")),
-            });
-        }
+    settings::ensure_row(&mut tx, &state.secrets, state.clock.now()).await?;
+    tx.commit().await?;
+    let result = match token(state, staff.tenant, true).await {
+        Ok((creds, _)) => ConnectionTest {
+            ok: true,
+            message: format!(
+                "Connected to M-Pesa ({}): a token was issued for shortcode {}.",
+                creds.environment, creds.shortcode
+            ),
+        },
+        // Missing settings, refused credentials, an unreachable or confused Daraja.
+        Err(AppError::Invalid { field, reason }) => ConnectionTest {
+            ok: false,
+            message: format!("{}: {reason}", field.replace('_', " ")),
+        },
+        Err(AppError::Transport { message }) => ConnectionTest { ok: false, message },
         Err(other) => return Err(other),
     };
-    let base = base_url(state, &creds.environment);
-    let result = match fetch_token(&base, &creds).await {
-        Ok(token) => {
-            store_token(&mut tx, state, &token, now).await?;
-            ConnectionTest {
-                ok: true,
-                message: format!(
-                    "Connected to M-Pesa ({}): a token was issued for shortcode {}.",
-                    creds.environment, creds.shortcode
-                ),
-            }
-        }
-        Err(err) => ConnectionTest {
-            ok: false,
-            message: err.to_string(),
-        },
-    };
-    tx.commit().await?;
     tracing::info!(ok = result.ok, "M-Pesa connection tested");
     Ok(result)
 }
