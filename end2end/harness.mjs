@@ -48,8 +48,10 @@ function psql(url, sql) {
 /**
  * Builds (unless E2E_SKIP_BUILD=1), creates a fresh database, migrates and seeds it, starts the
  * server on a free port and waits until /healthz answers. Returns { url, logs, stop }.
+ * `options.env` adds to the server's environment (JASIYO_DEV_PROVIDERS=1 starts the provider
+ * simulators, as `make run` does).
  */
-export async function startServer() {
+export async function startServer(options = {}) {
   const ownerUrl = requireEnv('DATABASE_URL');
   const appUrl = requireEnv('APP_DATABASE_URL');
 
@@ -77,7 +79,13 @@ export async function startServer() {
   const logs = [];
   const child = spawn(binary, ['serve'], {
     cwd: root,
-    env: { ...env, JASIYO_DEV_MAIL: '1', LEPTOS_SITE_ADDR: `127.0.0.1:${port}`, NO_COLOR: '1' },
+    env: {
+      ...env,
+      JASIYO_DEV_MAIL: '1',
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      NO_COLOR: '1',
+      ...(options.env ?? {}),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   for (const stream of [child.stdout, child.stderr]) {

@@ -189,6 +189,55 @@ impl Db {
             .collect())
     }
 
+    /// Open payment requests whose next STK query (or expiry) is due, across tenants (at most
+    /// `limit`), through the payment_requests_poll_worker policy (`app.worker = 'payments'`).
+    pub async fn payment_requests_due(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: i64,
+    ) -> Result<Vec<(TenantId, Uuid)>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("select set_config('app.worker', 'payments', true)")
+            .execute(&mut *tx)
+            .await?;
+        let rows = sqlx::query!(
+            r#"select tenant_id, id from payment_requests
+                where status in ('sending', 'pending') and next_query_at <= $1
+                order by next_query_at
+                limit $2"#,
+            now,
+            limit
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (TenantId(r.tenant_id), r.id))
+            .collect())
+    }
+
+    /// The customer whose payment link code hashes to `hash_hex` (the payment_links lookup
+    /// policy shows that one row): (tenant, customer).
+    pub async fn payment_link_by_hash(
+        &self,
+        hash_hex: &str,
+    ) -> Result<Option<(TenantId, Uuid)>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("select set_config('app.pay_code_hash', $1, true)")
+            .bind(hash_hex)
+            .execute(&mut *tx)
+            .await?;
+        let row = sqlx::query!(
+            "select tenant_id, customer_id from payment_links where code_hash = decode($1, 'hex')",
+            hash_hex
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row.map(|r| (TenantId(r.tenant_id), r.customer_id)))
+    }
+
     /// Every tenant, for the billing job (the tenants_billing_worker policy shows all rows
     /// only with app.worker = 'billing').
     pub async fn billing_tenants(&self) -> Result<Vec<TenantId>, sqlx::Error> {

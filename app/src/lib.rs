@@ -91,6 +91,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/verify-email") view=auth::pages::VerifyEmailPage ssr=SsrMode::Async />
                 <Route path=path!("/forgot-password") view=auth::pages::ForgotPasswordPage ssr=SsrMode::Async />
                 <Route path=path!("/reset-password") view=auth::pages::ResetPasswordPage ssr=SsrMode::Async />
+                <Route path=path!("/pay/:code") view=payments::pay_page::PayPage ssr=SsrMode::Async />
                 <Route path=path!("/accept-invitation") view=staff::pages::AcceptInvitationPage ssr=SsrMode::Async />
                 // Async: the operator pages arrive complete, readable before (or without) the
                 // WebAssembly, instead of streaming placeholders that need a script to fill.

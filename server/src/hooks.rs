@@ -1,5 +1,5 @@
-//! Where payment providers call us: `/hooks/mpesa/{token}/c2b/validation` and
-//! `/hooks/mpesa/{token}/c2b/confirmation`. The token in the path is the ISP's unguessable hook
+//! Where payment providers call us: `/hooks/mpesa/{token}/c2b/validation`,
+//! `/hooks/mpesa/{token}/c2b/confirmation` and `/hooks/mpesa/{token}/stk`. The token in the path is the ISP's unguessable hook
 //! token (Daraja signs nothing); a wrong one is refused before anything is read or stored.
 //! Answers are in the form Daraja expects; a malformed body gets a 400 naming the field, and
 //! nothing is stored.
@@ -7,7 +7,7 @@
 use app::{
     AppError,
     db::TenantId,
-    payments::{c2b, daraja_wire::c2b_confirmed, settings},
+    payments::{c2b, daraja_wire::c2b_confirmed, settings, stk},
     state::AppState,
 };
 use axum::{
@@ -27,6 +27,7 @@ pub fn routes<S>(state: AppState) -> Router<S> {
             "/hooks/mpesa/{token}/c2b/confirmation",
             post(c2b_confirmation),
         )
+        .route("/hooks/mpesa/{token}/stk", post(stk_callback))
         .with_state(state)
 }
 
@@ -52,14 +53,15 @@ async fn tenant(state: &AppState, token: &str) -> Result<TenantId, AppError> {
         })
 }
 
-async fn c2b_validation(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-    body: Bytes,
-) -> Response {
+/// Runs `apply` for the ISP the token names and answers with what it returns, or refuses.
+async fn answer<F, Fut>(state: AppState, token: &str, apply: F) -> Response
+where
+    F: FnOnce(AppState, TenantId) -> Fut,
+    Fut: std::future::Future<Output = Result<serde_json::Value, AppError>>,
+{
     let result = async {
-        let tenant = tenant(&state, &token).await?;
-        c2b::validate(&state, tenant, &body).await
+        let tenant = tenant(&state, token).await?;
+        apply(state.clone(), tenant).await
     }
     .await;
     match result {
@@ -68,19 +70,39 @@ async fn c2b_validation(
     }
 }
 
+async fn c2b_validation(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    body: Bytes,
+) -> Response {
+    answer(state, &token, |state, tenant| async move {
+        c2b::validate(&state, tenant, &body).await
+    })
+    .await
+}
+
+/// Credited, queued as unmatched, or a replay: Daraja hears success every time.
 async fn c2b_confirmation(
     State(state): State<AppState>,
     Path(token): Path<String>,
     body: Bytes,
 ) -> Response {
-    let result = async {
-        let tenant = tenant(&state, &token).await?;
-        c2b::confirm(&state, tenant, &body).await
-    }
-    .await;
-    match result {
-        // Credited, queued as unmatched, or a replay: Daraja hears success every time.
-        Ok(_) => Json(c2b_confirmed()).into_response(),
-        Err(err) => refused(&err),
-    }
+    answer(state, &token, |state, tenant| async move {
+        c2b::confirm(&state, tenant, &body).await?;
+        Ok(c2b_confirmed())
+    })
+    .await
+}
+
+/// An STK push's result; a replay or a result for a push already settled is still success.
+async fn stk_callback(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    body: Bytes,
+) -> Response {
+    answer(state, &token, |state, tenant| async move {
+        stk::callback(&state, tenant, &body).await?;
+        Ok(json!({"ResultCode": 0, "ResultDesc": "Accepted"}))
+    })
+    .await
 }

@@ -84,6 +84,12 @@ pub async fn run() -> anyhow::Result<()> {
             .await
             .context("starting the Daraja simulator")?;
         daraja.add_app(demo::DEMO_MPESA_KEY, demo::DEMO_MPESA_SECRET);
+        daraja.add_shortcode(demo::DEMO_MPESA_SHORTCODE, demo::DEMO_MPESA_PASSKEY);
+        // Long enough to watch the page wait, as a payer takes a few seconds to type a PIN.
+        daraja.set_stk_timing(crate::simulators::daraja::Timing {
+            answer_after: Duration::from_secs(4),
+            late_by: Duration::from_secs(20),
+        });
         tracing::info!(daraja = %daraja.url(), "demo payments: M-Pesa is a local simulator");
         state.providers.daraja_url = Some(daraja.url());
         // The demo ISP's paybill sends its payments here, once the server is listening.
@@ -116,6 +122,12 @@ pub async fn run() -> anyhow::Result<()> {
     tokio::spawn(app::mail::outbox::retry_forever(
         state.clone(),
         Duration::from_secs(30),
+    ));
+
+    // STK pushes whose callback has not come are asked about, and expire after two minutes.
+    tokio::spawn(app::payments::stk::poll_forever(
+        state.clone(),
+        Duration::from_secs(5),
     ));
 
     // Renewals, postpaid billing days, overdue invoices and cut-offs, on a schedule.

@@ -9,152 +9,11 @@ mod support;
 
 use app::{
     auth::{identity::Staff, model::Role, session::RequestMeta},
-    customers::{
-        model::{CustomerForm, ServiceForm},
-        service as customers,
-    },
-    db::TenantId,
-    payments::{daraja, model::PaymentSettingsForm, settings, unmatched},
-    plans::{self, model::PlanForm},
-    state::AppState,
+    payments::{daraja, unmatched},
 };
 use serde_json::json;
-use server::simulators::daraja::{C2bPayment, DarajaSim};
-use support::{TestDb, fresh_database};
-use uuid::Uuid;
-
-const KEY: &str = "consumer-key-C2B-1111";
-const SECRET: &str = "consumer-secret-C2B-2222";
-const SHORTCODE: &str = "600984";
-
-struct Isp {
-    db: TestDb,
-    state: AppState,
-    tenant: TenantId,
-    staff: Staff,
-    sim: DarajaSim,
-    url: String,
-}
-
-async fn isp() -> Isp {
-    let db = fresh_database().await;
-    let sim = DarajaSim::start(0).await.unwrap();
-    sim.add_app(KEY, SECRET);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let mut state = db.state();
-    state.providers.daraja_url = Some(sim.url());
-    state.providers.public_url = Some(url.clone());
-    let router = server::routes::router(state.clone(), support::client::leptos_options());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-
-    let (tenant, owner) = db.tenant("c2b-net", "C2B Net").await;
-    let staff = Staff {
-        tenant,
-        user_id: owner,
-        session_id: Uuid::nil(),
-        name: "Owner".into(),
-        email: "owner@c2b-net.test".into(),
-        role: Role::Owner,
-    };
-    let mut tx = db.db().tenant(tenant).await.unwrap();
-    let plan = PlanForm {
-        name: "Home 8".into(),
-        kind: "pppoe".into(),
-        price: "2,000".into(),
-        validity_count: "1".into(),
-        validity_unit: "months".into(),
-        download_mbps: "8".into(),
-        upload_mbps: "4".into(),
-        ..PlanForm::default()
-    };
-    plans::service::insert_if_missing(&mut tx, &plan, state.clock.now())
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    let isp = Isp {
-        db,
-        state,
-        tenant,
-        staff,
-        sim,
-        url,
-    };
-    isp.settings(false).await;
-    let shortcode = daraja::register_c2b_urls(&isp.state, &isp.staff)
-        .await
-        .unwrap();
-    assert_eq!(shortcode, SHORTCODE);
-    isp
-}
-
-impl Isp {
-    async fn settings(&self, reject_unknown: bool) {
-        let form = PaymentSettingsForm {
-            mpesa_environment: "sandbox".into(),
-            mpesa_shortcode: SHORTCODE.into(),
-            mpesa_kind: "paybill".into(),
-            mpesa_consumer_key: KEY.into(),
-            mpesa_consumer_secret: SECRET.into(),
-            c2b_reject_unknown: reject_unknown.then(|| "on".into()),
-            ..PaymentSettingsForm::default()
-        };
-        settings::update(&self.state, &self.staff, &form, &RequestMeta::default())
-            .await
-            .unwrap();
-    }
-
-    /// A customer with a prepaid service: its first month is invoiced (KES 2,000, unpaid).
-    /// Returns (customer, account number).
-    async fn customer(&self, name: &str, phone: &str) -> (Uuid, String) {
-        let mut tx = self.db.db().tenant(self.tenant).await.unwrap();
-        let plan: Uuid = sqlx::query_scalar("select id from plans limit 1")
-            .fetch_one(tx.conn())
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-        let customer = CustomerForm {
-            name: name.into(),
-            phone: phone.into(),
-            ..CustomerForm::default()
-        }
-        .check()
-        .unwrap();
-        let service = ServiceForm {
-            plan_id: plan.to_string(),
-            billing_mode: "prepaid".into(),
-            ..ServiceForm::default()
-        }
-        .check_optional()
-        .unwrap()
-        .unwrap();
-        let detail = customers::create(
-            &self.state,
-            &self.staff,
-            &customer,
-            Some(&service),
-            &RequestMeta::default(),
-        )
-        .await
-        .unwrap();
-        (detail.id, detail.account_number)
-    }
-
-    async fn scalar(&self, sql: &str) -> i64 {
-        let mut tx = self.db.db().tenant(self.tenant).await.unwrap();
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
-            .fetch_one(tx.conn())
-            .await
-            .unwrap()
-    }
-
-    async fn hook(&self) -> String {
-        let mut tx = self.db.db().tenant(self.tenant).await.unwrap();
-        settings::hook_token(&mut tx, &self.state.secrets)
-            .await
-            .unwrap()
-    }
-}
+use server::simulators::daraja::C2bPayment;
+use support::isp::{SHORTCODE, isp};
 
 /// The hook token with its last character changed.
 fn wrong_token(hook: &str) -> String {
@@ -173,7 +32,7 @@ fn payment(bill_ref: &str, amount: &str, deliveries: u32) -> C2bPayment {
 
 #[tokio::test]
 async fn a_paybill_payment_pays_the_invoice_once_however_often_it_is_confirmed() {
-    let isp = isp().await;
+    let isp = isp("c2b-net").await;
     let (customer, account) = isp.customer("Wanjiru Paybill", "0712000111").await;
     assert_eq!(
         isp.scalar("select count(*) from invoices where status = 'pending'")
@@ -253,7 +112,7 @@ async fn a_paybill_payment_pays_the_invoice_once_however_often_it_is_confirmed()
 
 #[tokio::test]
 async fn twenty_deliveries_at_once_credit_one_payment() {
-    let isp = isp().await;
+    let isp = isp("c2b-net").await;
     let (_, account) = isp.customer("Otieno Burst", "0712000222").await;
     let url = format!(
         "{}/hooks/mpesa/{}/c2b/confirmation",
@@ -304,7 +163,7 @@ async fn twenty_deliveries_at_once_credit_one_payment() {
 
 #[tokio::test]
 async fn unknown_accounts_queue_as_unmatched_or_are_refused_when_the_isp_says_so() {
-    let isp = isp().await;
+    let isp = isp("c2b-net").await;
     isp.customer("Achieng Known", "0712000333").await;
     let outcome = isp
         .sim
@@ -339,7 +198,7 @@ async fn unknown_accounts_queue_as_unmatched_or_are_refused_when_the_isp_says_so
 
 #[tokio::test]
 async fn bad_bodies_and_wrong_tokens_are_refused_and_nothing_is_stored() {
-    let isp = isp().await;
+    let isp = isp("c2b-net").await;
     let (_, account) = isp.customer("Kamau Careful", "0712000444").await;
     let hook = isp.hook().await;
     let client = daraja::http().unwrap();
@@ -389,7 +248,7 @@ async fn bad_bodies_and_wrong_tokens_are_refused_and_nothing_is_stored() {
 
 #[tokio::test]
 async fn staff_assign_an_unmatched_payment_once_and_it_pays_the_invoice() {
-    let isp = isp().await;
+    let isp = isp("c2b-net").await;
     let (customer, account) = isp.customer("Moraa Mistyped", "0712000555").await;
     let outcome = isp
         .sim

@@ -151,6 +151,12 @@ const CROSS_TENANT: &[(&str, &[(&str, &str)])] = &[
         "/api/payments/unmatched/assign",
         &[("id", "{customer}"), ("account", "1001")],
     ),
+    ("/api/payments/link", &[("customer", "{customer}")]),
+    (
+        "/api/payments/stk/send",
+        &[("customer", "{customer}"), ("phone", "0712345678")],
+    ),
+    ("/api/payments/request", &[("id", "{customer}")]),
     (
         "/api/customers/update",
         &[

@@ -161,6 +161,20 @@ const PROBES: &[(&str, &str)] = &[
                  coalesce((select id from provider_events where tenant_id = $1 limit 1), gen_random_uuid()),
                  'mpesa', 'probe-' || $2::text, 100, now())",
     ),
+    (
+        "payment_requests",
+        "insert into payment_requests (tenant_id, id, customer_id, provider, source, payer,
+                                       amount_minor, currency, status, requested_by, created_at)
+         values ($1, gen_random_uuid(),
+                 coalesce((select id from customers where tenant_id = $1 limit 1), gen_random_uuid()),
+                 'paystack', 'staff', 'probe@example.test', 100, 'KES', 'failed', $2, now())",
+    ),
+    (
+        "payment_links",
+        "insert into payment_links (tenant_id, customer_id, code_enc, code_hash, created_at)
+         values ($1, coalesce((select id from customers where tenant_id = $1 limit 1), gen_random_uuid()),
+                 '\\x00', sha256(($1::text || $2::text)::bytea), now())",
+    ),
 ];
 
 struct Two {

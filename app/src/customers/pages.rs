@@ -499,11 +499,9 @@ fn CustomerFacts(
             <div><dt>"Customer since"</dt><dd>{local_time(customer.created_at, offset)}</dd></div>
         </dl>
         {customer.notes.clone().map(|n| view! { <p class="notes">{n}</p> })}
-        <p>
-            <button type="button" class="button button-secondary button-small" disabled title="Payment links arrive with M-Pesa and Paystack payments">
-                "Copy payment link"
-            </button>
-        </p>
+        {can(Permission::ManageCustomers).then(|| view! {
+            <crate::payments::pages::CustomerPayments customer=id phone=display_phone(&customer.phone) offset />
+        })}
 
         <details class="panel-section">
             <summary>"Edit details"</summary>

@@ -6,13 +6,16 @@ use leptos::prelude::*;
 
 use crate::{
     error::AppError,
-    payments::model::{ConnectionTest, PaymentSettingsView, UnmatchedRow},
+    payments::model::{
+        ConnectionTest, PayLinkView, PaymentRequestView, PaymentSettingsView, UnmatchedRow,
+    },
 };
 
 #[cfg(feature = "ssr")]
 use crate::{
     auth::identity::{self, caller},
-    payments::{daraja, model::PaymentSettingsForm, settings, unmatched},
+    auth::model::Permission,
+    payments::{daraja, links, model::PaymentSettingsForm, settings, stk, unmatched},
 };
 
 #[server(prefix = "/api", endpoint = "payments/settings")]
@@ -98,6 +101,98 @@ pub async fn assign_unmatched(id: uuid::Uuid, account: String) -> Result<(), App
         let (state, staff) = caller().await?;
         unmatched::assign(&state, &staff, id, &account, &identity::request_meta()).await?;
         Ok(())
+    })
+    .await
+}
+
+/// The customer's public payment link, to copy or send.
+#[server(prefix = "/api", endpoint = "payments/link")]
+pub async fn customer_payment_link(customer: uuid::Uuid) -> Result<String, AppError> {
+    crate::error::respond(async move {
+        let (state, staff) = caller().await?;
+        links::staff_link(&state, &staff, customer).await
+    })
+    .await
+}
+
+/// "Send M-Pesa request": an STK push to the customer's phone, for what they owe or `amount`.
+#[server(prefix = "/api", endpoint = "payments/stk/send")]
+pub async fn send_stk_push(
+    customer: uuid::Uuid,
+    phone: String,
+    #[server(default)] amount: String,
+) -> Result<PaymentRequestView, AppError> {
+    crate::error::respond(async move {
+        let (state, staff) = caller().await?;
+        staff.require(Permission::ManageCustomers)?;
+        let amount = match amount.trim() {
+            "" => None,
+            text => Some(crate::money::parse_kes("amount", text)?),
+        };
+        let request = stk::push(
+            &state,
+            staff.tenant,
+            &stk::PushIn {
+                customer,
+                phone,
+                amount,
+                invoice: None,
+                source: stk::Source::Staff,
+                requested_by: Some(staff.user_id),
+            },
+        )
+        .await?;
+        let mut tx = state.db.tenant(staff.tenant).await?;
+        let view = stk::view(&mut tx, request, Some(customer)).await?;
+        tx.commit().await?;
+        Ok(view)
+    })
+    .await
+}
+
+/// Where a payment request stands (staff).
+#[server(prefix = "/api", endpoint = "payments/request")]
+pub async fn payment_request_status(id: uuid::Uuid) -> Result<PaymentRequestView, AppError> {
+    crate::error::respond(async move {
+        let (state, staff) = caller().await?;
+        staff.require(Permission::ManageCustomers)?;
+        let mut tx = state.db.tenant(staff.tenant).await?;
+        let view = stk::view(&mut tx, id, None).await?;
+        tx.commit().await?;
+        Ok(view)
+    })
+    .await
+}
+
+/// The public payment page's facts. No sign-in: the code is the key.
+#[server(prefix = "/api", endpoint = "pay/page")]
+pub async fn pay_link_page(code: String) -> Result<PayLinkView, AppError> {
+    crate::error::respond(async move {
+        let state = crate::state::app_state()?;
+        links::page(&state, &code).await
+    })
+    .await
+}
+
+/// "Pay now" on the public payment page.
+#[server(prefix = "/api", endpoint = "pay/now")]
+pub async fn pay_link_pay(code: String, phone: String) -> Result<PaymentRequestView, AppError> {
+    crate::error::respond(async move {
+        let state = crate::state::app_state()?;
+        links::pay(&state, &code, &phone).await
+    })
+    .await
+}
+
+/// The public payment page's live status.
+#[server(prefix = "/api", endpoint = "pay/status")]
+pub async fn pay_link_status(
+    code: String,
+    request: uuid::Uuid,
+) -> Result<PaymentRequestView, AppError> {
+    crate::error::respond(async move {
+        let state = crate::state::app_state()?;
+        links::status(&state, &code, request).await
     })
     .await
 }

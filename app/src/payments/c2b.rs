@@ -21,6 +21,7 @@ use crate::{
     payments::{
         WireError,
         daraja_wire::{C2b, c2b_accept, c2b_reject},
+        events::{self, EventKind, Outcome, UnmatchedIn},
     },
     phone::normalise_phone,
     state::AppState,
@@ -38,7 +39,7 @@ pub enum Applied {
     Replay,
 }
 
-fn bad_payload(err: WireError) -> AppError {
+pub(crate) fn bad_payload(err: WireError) -> AppError {
     AppError::invalid(err.field, err.reason)
 }
 
@@ -111,51 +112,12 @@ pub async fn validate(state: &AppState, tenant: TenantId, body: &[u8]) -> Result
 }
 
 /// `TransTime` (`YYYYMMDDHHmmss`, Nairobi time) as an instant.
-fn trans_time(text: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn trans_time(text: &str) -> Option<DateTime<Utc>> {
     let local = NaiveDateTime::parse_from_str(text.trim(), "%Y%m%d%H%M%S").ok()?;
     local
         .and_local_timezone(chrono_tz::Africa::Nairobi)
         .single()
         .map(|t| t.with_timezone(&Utc))
-}
-
-/// Stores a provider delivery under its event id. `None` when it was delivered before (the
-/// replay is counted, nothing else changes).
-pub async fn claim_event(
-    tx: &mut TenantTx,
-    kind: &str,
-    event_id: &str,
-    payload: &Value,
-    now: DateTime<Utc>,
-) -> Result<Option<Uuid>, AppError> {
-    let tenant = tx.tenant();
-    let id = sqlx::query_scalar!(
-        r#"insert into provider_events (tenant_id, id, provider, kind, event_id, payload, received_at)
-           values ($1, $2, $3, $4, $5, $6, $7)
-           on conflict (tenant_id, provider, kind, event_id) do nothing
-           returning id"#,
-        tenant.0,
-        Uuid::new_v4(),
-        if kind == "paystack_webhook" { "paystack" } else { "mpesa" },
-        kind,
-        event_id,
-        payload,
-        now
-    )
-    .fetch_optional(tx.conn())
-    .await?;
-    if id.is_none() {
-        sqlx::query!(
-            "update provider_events set replays = replays + 1
-              where tenant_id = $1 and kind = $2 and event_id = $3",
-            tenant.0,
-            kind,
-            event_id
-        )
-        .execute(tx.conn())
-        .await?;
-    }
-    Ok(id)
 }
 
 /// Applies a C2B confirmation, in one transaction.
@@ -167,13 +129,27 @@ pub async fn confirm(state: &AppState, tenant: TenantId, body: &[u8]) -> Result<
     let now = state.clock.now();
     let trans_id = c2b.trans_id.trim().to_string();
     let mut tx = state.db.tenant(tenant).await?;
-    let Some(event) = claim_event(&mut tx, "c2b_confirmation", &trans_id, &payload, now).await?
+    let Some(event) = events::claim(
+        &mut tx,
+        EventKind::C2bConfirmation,
+        &trans_id,
+        &payload,
+        now,
+    )
+    .await?
     else {
         tx.commit().await?;
         tracing::info!(trans_id, "replayed C2B confirmation ignored");
         return Ok(Applied::Replay);
     };
     let received_at = trans_time(&c2b.trans_time).unwrap_or(now);
+    // The same receipt may have been credited already through an STK callback.
+    if let Some(payment) = events::payment_by_reference(&mut tx, "mpesa", &trans_id).await? {
+        events::set_outcome(&mut tx, event, Outcome::Ignored).await?;
+        tx.commit().await?;
+        tracing::info!(trans_id, %payment, "C2B confirmation of a receipt already credited");
+        return Ok(Applied::Replay);
+    }
     let applied = match match_account(&mut tx, &c2b.bill_ref_number).await? {
         Some(customer) => {
             let terms = invoices::terms(&mut tx).await?;
@@ -192,39 +168,22 @@ pub async fn confirm(state: &AppState, tenant: TenantId, body: &[u8]) -> Result<
                 },
             )
             .await?;
-            sqlx::query!(
-                "update provider_events set outcome = 'credited', payment_id = $3
-                  where tenant_id = $1 and id = $2",
-                tenant.0,
-                event,
-                payment
-            )
-            .execute(tx.conn())
-            .await?;
+            events::set_outcome(&mut tx, event, Outcome::Credited(payment)).await?;
             Applied::Credited { payment, customer }
         }
         None => {
-            sqlx::query!(
-                r#"insert into unmatched_payments (tenant_id, id, event_id, channel, reference,
-                                                   amount_minor, account_typed, payer_name, received_at)
-                   values ($1, $2, $3, 'mpesa', $4, $5, $6, $7, $8)"#,
-                tenant.0,
-                Uuid::new_v4(),
-                event,
-                trans_id,
-                c2b.trans_amount,
-                c2b.bill_ref_number.trim().chars().take(100).collect::<String>(),
-                c2b.payer_name().chars().take(200).collect::<String>(),
-                received_at
+            events::queue_unmatched(
+                &mut tx,
+                &UnmatchedIn {
+                    event,
+                    channel: "mpesa",
+                    reference: &trans_id,
+                    amount_minor: c2b.trans_amount,
+                    account_typed: &c2b.bill_ref_number,
+                    payer_name: &c2b.payer_name(),
+                    received_at,
+                },
             )
-            .execute(tx.conn())
-            .await?;
-            sqlx::query!(
-                "update provider_events set outcome = 'unmatched' where tenant_id = $1 and id = $2",
-                tenant.0,
-                event
-            )
-            .execute(tx.conn())
             .await?;
             Applied::Unmatched
         }

@@ -117,7 +117,7 @@ pub async fn fetch_token(base: &str, creds: &MpesaCredentials) -> Result<Token, 
     })
 }
 
-fn provider_error(err: DarajaError) -> AppError {
+pub fn provider_error(err: DarajaError) -> AppError {
     match err {
         DarajaError::BadCredentials(_) => AppError::invalid("mpesa_consumer_key", err.to_string()),
         other => AppError::Transport {
@@ -245,35 +245,106 @@ pub async fn register_c2b_urls_for(state: &AppState, tenant: TenantId) -> Result
             "this server has no public address (JASIYO_PUBLIC_URL) for M-Pesa to call",
         )
     })?;
-    let (creds, token) = session(state, tenant).await?;
-    let hook = {
+    let creds = {
         let mut tx = state.db.tenant(tenant).await?;
-        let hook = settings::hook_token(&mut tx, &state.secrets).await?;
+        let creds = settings::mpesa_credentials(&mut tx, &state.secrets).await?;
         tx.commit().await?;
-        hook
+        creds
     };
+    let hook = hook_token(state, tenant).await?;
     let public = public.trim_end_matches('/');
-    let confirmation = format!("{public}/hooks/mpesa/{hook}/c2b/confirmation");
     let body = serde_json::json!({
         "ShortCode": creds.shortcode,
         "ResponseType": "Completed",
-        "ConfirmationURL": confirmation,
+        "ConfirmationURL": format!("{public}/hooks/mpesa/{hook}/c2b/confirmation"),
         "ValidationURL": format!("{public}/hooks/mpesa/{hook}/c2b/validation"),
     });
-    let client = http()?;
-    let response = client
-        .post(format!(
-            "{}/mpesa/c2b/v2/registerurl",
-            base_url(state, &creds.environment)
-        ))
-        .bearer_auth(&token)
-        .json(&body)
-        .send()
+    call(state, tenant, "/mpesa/c2b/v2/registerurl", &body)
         .await
-        .map_err(|e| provider_error(DarajaError::Unreachable(e.to_string())))?;
-    if !response.status().is_success() {
-        return Err(provider_error(failure(response).await));
-    }
+        .map_err(|e| provider_error(e.error))?;
     tracing::info!(shortcode = %creds.shortcode, "C2B URLs registered");
     Ok(creds.shortcode)
+}
+
+/// The ISP's webhook token, for the URLs we give Daraja.
+async fn hook_token(state: &AppState, tenant: TenantId) -> Result<String, AppError> {
+    let mut tx = state.db.tenant(tenant).await?;
+    let hook = settings::hook_token(&mut tx, &state.secrets).await?;
+    tx.commit().await?;
+    Ok(hook)
+}
+
+/// Where Daraja posts the ISP's STK results.
+pub async fn stk_callback_url(state: &AppState, tenant: TenantId) -> Result<String, AppError> {
+    let public = state.providers.public_url.clone().ok_or_else(|| {
+        AppError::invalid(
+            "mpesa_shortcode",
+            "this server has no public address (JASIYO_PUBLIC_URL) for M-Pesa to call",
+        )
+    })?;
+    let hook = hook_token(state, tenant).await?;
+    Ok(format!(
+        "{}/hooks/mpesa/{hook}/stk",
+        public.trim_end_matches('/')
+    ))
+}
+
+/// Why a call failed, for the caller to decide: refused by Daraja (with its error body), or
+/// never answered. `sent` is false only when the request certainly did not leave (the
+/// connection was refused), so a push that timed out is never taken for one not made.
+#[derive(Debug)]
+pub struct CallError {
+    pub error: DarajaError,
+    pub sent: bool,
+}
+
+impl From<CallError> for DarajaError {
+    fn from(err: CallError) -> Self {
+        err.error
+    }
+}
+
+/// POSTs `body` to `path` with the ISP's shared token and returns the JSON answer. A token
+/// Daraja no longer accepts (someone fetched another with the same key pair) is replaced once.
+pub async fn call(
+    state: &AppState,
+    tenant: TenantId,
+    path: &str,
+    body: &serde_json::Value,
+) -> Result<Vec<u8>, CallError> {
+    let not_sent = |error: AppError| CallError {
+        error: DarajaError::Unreachable(error.to_string()),
+        sent: false,
+    };
+    let client = http().map_err(not_sent)?;
+    let mut fresh = false;
+    loop {
+        let (creds, token) = token(state, tenant, fresh).await.map_err(not_sent)?;
+        let url = format!("{}{path}", base_url(state, &creds.environment));
+        let response = client
+            .post(url)
+            .bearer_auth(&token)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| CallError {
+                sent: !e.is_connect(),
+                error: DarajaError::Unreachable(e.to_string()),
+            })?;
+        if response.status().is_success() {
+            return response
+                .bytes()
+                .await
+                .map(|b| b.to_vec())
+                .map_err(|e| CallError {
+                    error: DarajaError::Unreachable(e.to_string()),
+                    sent: true,
+                });
+        }
+        let error = failure(response).await;
+        match &error {
+            DarajaError::Api(api) if api.error_code == "404.001.03" && !fresh => fresh = true,
+            _ => return Err(CallError { error, sent: true }),
+        }
+    }
 }

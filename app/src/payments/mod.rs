@@ -8,12 +8,19 @@ pub mod c2b;
 pub mod daraja;
 #[cfg(feature = "ssr")]
 pub mod daraja_wire;
+#[cfg(feature = "ssr")]
+pub mod events;
+#[cfg(feature = "ssr")]
+pub mod links;
 pub mod model;
 pub mod pages;
+pub mod pay_page;
 #[cfg(feature = "ssr")]
 pub mod paystack_wire;
 #[cfg(feature = "ssr")]
 pub mod settings;
+#[cfg(feature = "ssr")]
+pub mod stk;
 #[cfg(feature = "ssr")]
 pub mod unmatched;
 

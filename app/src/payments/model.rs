@@ -189,6 +189,111 @@ pub struct ConnectionTest {
     pub message: String,
 }
 
+/// Where a payment we asked for stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    /// Written, the provider not yet answered.
+    Sending,
+    /// The payer has the prompt (or the checkout page).
+    Pending,
+    Paid,
+    Failed,
+    /// No result within the time we wait.
+    Expired,
+}
+
+impl RequestStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestStatus::Sending => "sending",
+            RequestStatus::Pending => "pending",
+            RequestStatus::Paid => "paid",
+            RequestStatus::Failed => "failed",
+            RequestStatus::Expired => "expired",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "sending" => RequestStatus::Sending,
+            "pending" => RequestStatus::Pending,
+            "paid" => RequestStatus::Paid,
+            "failed" => RequestStatus::Failed,
+            "expired" => RequestStatus::Expired,
+            _ => return None,
+        })
+    }
+
+    /// Still waiting on the payer or the provider.
+    pub fn is_open(self) -> bool {
+        matches!(self, RequestStatus::Sending | RequestStatus::Pending)
+    }
+}
+
+/// A payment request as its page shows it while it runs and after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentRequestView {
+    pub id: uuid::Uuid,
+    pub status: RequestStatus,
+    /// What happened, in words for the payer or staff.
+    pub message: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    /// The phone the prompt went to (2547…), or the payer's email.
+    pub payer: String,
+    pub receipt: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Once paid: the latest expiry among the customer's services.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A service as the payment page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayLinkService {
+    pub plan: String,
+    pub status: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The public payment page, `/pay/{code}`: what a payer needs and nothing more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayLinkView {
+    pub business: String,
+    pub customer_name: String,
+    pub account_number: String,
+    pub services: Vec<PayLinkService>,
+    /// What they owe (negative: in credit).
+    pub owed_minor: i64,
+    /// What "Pay now" asks for: what is owed, or a period of their plan when nothing is.
+    pub amount_due_minor: i64,
+    /// The customer's phone, as Kenyans write it, to pre-fill.
+    pub phone: String,
+    /// M-Pesa is set up for STK pushes.
+    pub mpesa: bool,
+    /// A push already on the phone, to follow instead of sending another.
+    pub open_request: Option<uuid::Uuid>,
+    pub utc_offset_seconds: i32,
+}
+
+/// What an M-Pesa STK result code means, for the payer.
+pub fn stk_result_message(code: &str, desc: &str) -> String {
+    match code {
+        "0" => "Paid.".into(),
+        "1032" => "The payment was cancelled on the phone.".into(),
+        "1037" => "The phone could not be reached: it may be off or out of coverage.".into(),
+        "1" => "There is not enough money in M-Pesa for this payment.".into(),
+        "2001" => "The M-Pesa PIN entered was wrong.".into(),
+        "1001" => {
+            "Another M-Pesa payment is in progress on this phone; try again in a minute.".into()
+        }
+        "1019" => "The payment was not completed in time.".into(),
+        "1025" | "9999" => "M-Pesa could not send the prompt; try again.".into(),
+        _ if desc.trim().is_empty() => format!("M-Pesa declined the payment (code {code})."),
+        _ => desc.trim().to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,10 +10,12 @@ use crate::{
     money::format_kes,
     payments::{
         api::{
-            AssignUnmatched, RegisterMpesaUrls, TestMpesaConnection, UpdatePaymentSettings,
-            get_payment_settings, list_unmatched,
+            AssignUnmatched, CustomerPaymentLink, RegisterMpesaUrls, SendStkPush,
+            TestMpesaConnection, UpdatePaymentSettings, get_payment_settings, list_unmatched,
+            payment_request_status,
         },
-        model::UnmatchedRow,
+        model::{PaymentRequestView, UnmatchedRow},
+        pay_page::{RequestStatusBox, follow_request},
     },
     settings::SettingsTabs,
 };
@@ -240,4 +242,98 @@ fn UnmatchedTableRow(row: UnmatchedRow, assign: ServerAction<AssignUnmatched>) -
             </td>
         </tr>
     }
+}
+
+/// On the customer panel: the customer's payment link to copy, and "Send M-Pesa request" (an
+/// STK push to their phone, for what they owe unless an amount is typed), followed live.
+#[component]
+pub fn CustomerPayments(customer: uuid::Uuid, phone: String, offset: i32) -> impl IntoView {
+    let link = ServerAction::<CustomerPaymentLink>::new();
+    let send = ServerAction::<SendStkPush>::new();
+    let follow = RwSignal::new(None::<uuid::Uuid>);
+    let current = RwSignal::new(None::<PaymentRequestView>);
+    Effect::new(move |_| {
+        if let Some(Ok(view)) = send.value().get() {
+            follow.set(Some(view.id));
+            current.set(Some(view));
+        }
+    });
+    follow_request(follow, current, payment_request_status);
+    let send_error = move || match send.value().get() {
+        Some(Err(AppError::Invalid { field, reason })) => Some(format!("{field}: {reason}")),
+        Some(Err(err)) => Some(err.to_string()),
+        _ => None,
+    };
+    let busy = move || {
+        send.pending().get() || current.with(|c| c.as_ref().is_some_and(|c| c.status.is_open()))
+    };
+    let phone_id = format!("stk-phone-{customer}");
+    let amount_id = format!("stk-amount-{customer}");
+    view! {
+        <details class="panel-section" data-testid="customer-payments">
+            <summary>"Request a payment"</summary>
+            <ActionForm action=link>
+                <input type="hidden" name="customer" value=customer.to_string() />
+                <button type="submit" class="button button-secondary button-small" data-testid="get-payment-link">"Show payment link"</button>
+            </ActionForm>
+            {move || link.value().get().map(|r| match r {
+                Ok(url) => {
+                    let copy_url = url.clone();
+                    view! {
+                        <div class="link-copy">
+                            <input readonly value=url aria-label="Payment link" data-testid="payment-link" on:focus=|ev| select_all(&ev) />
+                            <button type="button" class="button button-small" on:click=move |_| copy_text(&copy_url)>"Copy"</button>
+                        </div>
+                        <p class="muted small">"Send it to the customer by SMS or WhatsApp: it opens a page where they pay by M-Pesa, without signing in."</p>
+                    }.into_any()
+                }
+                Err(err) => view! { <p class="alert alert-danger" role="alert">{err.to_string()}</p> }.into_any(),
+            })}
+            <ActionForm action=send>
+                <input type="hidden" name="customer" value=customer.to_string() />
+                <div class="form-grid">
+                    <div class="field">
+                        <label for=phone_id.clone()>"M-Pesa phone"</label>
+                        <input id=phone_id name="phone" type="tel" required value=phone data-testid="stk-phone" />
+                    </div>
+                    <div class="field">
+                        <label for=amount_id.clone()>"Amount (KES)"</label>
+                        <input id=amount_id name="amount" inputmode="decimal" placeholder="What they owe" data-testid="stk-amount" />
+                    </div>
+                </div>
+                <button type="submit" class="button button-small" data-testid="send-stk" disabled=busy>
+                    {move || if busy() { "Waiting for the customer…" } else { "Send M-Pesa request" }}
+                </button>
+            </ActionForm>
+            {move || send_error().map(|e| view! { <p class="alert alert-danger" role="alert" data-testid="stk-error">{e}</p> })}
+            <RequestStatusBox current offset />
+        </details>
+    }
+}
+
+/// Selects a read-only field's text when it gets focus, ready to copy.
+fn select_all(ev: &leptos::ev::FocusEvent) {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        if let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        {
+            input.select();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = ev;
+}
+
+/// Puts `text` on the clipboard (browser only).
+fn copy_text(text: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(window) = web_sys::window() {
+        // The promise settles on its own; a refusal leaves the selectable field to copy from.
+        let _ = window.navigator().clipboard().write_text(text);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = text;
 }

@@ -28,6 +28,16 @@ pub const LOOKUP_POLICIES: &[(&str, &str, &str)] = &[
         "payment_settings_lookup_by_hook",
         "app.hook_token_hash",
     ),
+    (
+        "payment_requests",
+        "payment_requests_poll_worker",
+        "app.worker",
+    ),
+    (
+        "payment_links",
+        "payment_links_lookup_by_code",
+        "app.pay_code_hash",
+    ),
 ];
 
 /// The runtime role the server uses.

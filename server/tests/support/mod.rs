@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod client;
+pub mod isp;
 
 use std::str::FromStr;
 

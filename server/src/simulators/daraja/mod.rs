@@ -4,7 +4,9 @@
 //!
 //! OAuth: Basic credentials of a registered app, `grant_type=client_credentials`; each new token
 //! replaces the app's previous one (the old one stops working, as on Daraja); `expires_in` comes
-//! back as a string. Bad credentials get Daraja's 400 error body.
+//! back as a string. Bad credentials get Daraja's 400 error body. C2B: URL registration and
+//! paybill payments made through the control endpoint `POST /simulator/c2b`. STK push and
+//! query: see [`stk`]; the scenario per phone is chosen through `POST /simulator/stk`.
 
 use std::{
     collections::HashMap,
@@ -33,10 +35,21 @@ struct App {
     tokens_issued: u32,
 }
 
+pub mod stk;
+
+pub use stk::{Push, Scenario, Timing};
+
 #[derive(Debug, Default)]
 struct Sim {
     /// Registered apps by consumer key.
     apps: HashMap<String, App>,
+    /// Lipa na M-Pesa Online passkeys by shortcode.
+    passkeys: HashMap<String, String>,
+    /// STK scenario per phone number, and for every other phone.
+    stk_scenarios: HashMap<String, Scenario>,
+    stk_default: Scenario,
+    stk_timing: Timing,
+    pushes: Vec<Push>,
     /// C2B URLs by shortcode: (validation, confirmation).
     c2b_urls: HashMap<String, (String, String)>,
     next_receipt: u64,
@@ -198,6 +211,11 @@ async fn control_c2b(State(sim): State<Shared>, Json(payment): Json<C2bPayment>)
     }
 }
 
+/// Now, as Daraja writes times (`YYYYMMDDHHmmss`, Nairobi).
+pub fn nairobi_stamp() -> String {
+    app::payments::daraja_wire::timestamp(chrono::Utc::now())
+}
+
 async fn post_json(
     url: &str,
     body: &serde_json::Value,
@@ -230,7 +248,7 @@ async fn pay(sim: &Shared, payment: &C2bPayment) -> Result<C2bOutcome, String> {
     let body = json!({
         "TransactionType": "Pay Bill",
         "TransID": trans_id,
-        "TransTime": app::payments::daraja_wire::timestamp(chrono::Utc::now()),
+        "TransTime": nairobi_stamp(),
         "TransAmount": payment.amount,
         "BusinessShortCode": payment.shortcode,
         "BillRefNumber": payment.bill_ref,
@@ -266,7 +284,13 @@ impl DarajaSim {
         let router = Router::new()
             .route("/oauth/v1/generate", get(generate))
             .route("/mpesa/c2b/v2/registerurl", post(register_urls))
+            .route(
+                "/mpesa/stkpush/v1/processrequest",
+                post(stk::process_request),
+            )
+            .route("/mpesa/stkpushquery/v1/query", post(stk::query))
             .route("/simulator/c2b", post(control_c2b))
+            .route("/simulator/stk", post(stk::control))
             .with_state(sim.clone());
         let addr = listener.local_addr()?;
         tokio::spawn(async move {
@@ -318,5 +342,32 @@ impl DarajaSim {
             .get(consumer_key)
             .and_then(|a| a.token.as_deref())
             == Some(token)
+    }
+
+    /// Lets a shortcode take STK pushes signed with `passkey`.
+    pub fn add_shortcode(&self, shortcode: &str, passkey: &str) {
+        lock(&self.sim)
+            .passkeys
+            .insert(shortcode.to_string(), passkey.to_string());
+    }
+
+    /// What payers do with prompts: for one phone (2547…), or for every phone without one.
+    pub fn set_stk_scenario(&self, phone: Option<&str>, scenario: Scenario) {
+        let mut sim = lock(&self.sim);
+        match phone {
+            Some(phone) => {
+                sim.stk_scenarios.insert(phone.to_string(), scenario);
+            }
+            None => sim.stk_default = scenario,
+        }
+    }
+
+    pub fn set_stk_timing(&self, timing: Timing) {
+        lock(&self.sim).stk_timing = timing;
+    }
+
+    /// Every STK push accepted so far.
+    pub fn pushes(&self) -> Vec<Push> {
+        lock(&self.sim).pushes.clone()
     }
 }

@@ -1,0 +1,192 @@
+//! `/pay/{code}`: the public payment page a customer is sent. Server-rendered and usable as
+//! plain HTML, small for phones on slow connections; once hydrated, "Pay now" sends the M-Pesa
+//! prompt and the page follows it live (a status check every 2 seconds) until it is paid,
+//! declined or expired, then shows the new expiry without a reload.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use uuid::Uuid;
+
+use crate::{
+    customers::pages::local_time,
+    error::AppError,
+    money::format_kes,
+    payments::{
+        api::{PayLinkPay, pay_link_page, pay_link_status},
+        model::{PayLinkView, PaymentRequestView, RequestStatus},
+    },
+};
+
+/// How often the page asks where a payment stands.
+const POLL_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+#[component]
+pub fn PayPage() -> impl IntoView {
+    let params = use_params_map();
+    let code = move || params.read().get("code").unwrap_or_default();
+    let page = Resource::new(code, pay_link_page);
+    let (hydrated, set_hydrated) = signal(false);
+    Effect::new(move |_| set_hydrated.set(true));
+    view! {
+        <Title text="Pay" />
+        <main class="auth-page pay-page" data-hydrated=move || hydrated.get().to_string()>
+            <Suspense fallback=|| view! { <p class="muted" aria-busy="true">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match page.await {
+                        Ok(view) => view! { <PayCard code=code() page=view /> }.into_any(),
+                        Err(AppError::NotFound { .. }) => view! {
+                            <section class="card auth-card" data-testid="pay-not-found">
+                                <h1>"Link not found"</h1>
+                                <p>"This payment link is not valid. Ask your internet provider for a new one."</p>
+                            </section>
+                        }.into_any(),
+                        Err(err) => view! {
+                            <section class="card auth-card">
+                                <p class="alert alert-danger" role="alert">{err.to_string()}</p>
+                            </section>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </main>
+    }
+}
+
+fn status_class(status: RequestStatus) -> &'static str {
+    match status {
+        RequestStatus::Paid => "alert alert-success",
+        RequestStatus::Failed | RequestStatus::Expired => "alert alert-danger",
+        RequestStatus::Sending | RequestStatus::Pending => "alert alert-info",
+    }
+}
+
+#[component]
+fn PayCard(code: String, page: PayLinkView) -> impl IntoView {
+    let pay = ServerAction::<PayLinkPay>::new();
+    let offset = page.utc_offset_seconds;
+    let follow = RwSignal::new(page.open_request);
+    let current = RwSignal::new(None::<PaymentRequestView>);
+    // A new request from "Pay now" (or the one already on the phone) is followed.
+    Effect::new(move |_| {
+        if let Some(Ok(view)) = pay.value().get() {
+            follow.set(Some(view.id));
+            current.set(Some(view));
+        }
+    });
+    let poll_code = code.clone();
+    follow_request(follow, current, move |id| {
+        pay_link_status(poll_code.clone(), id)
+    });
+    let busy = move || {
+        pay.pending().get()
+            || current.with(|c| c.as_ref().is_some_and(|c| c.status.is_open()))
+            || (follow.get().is_some() && current.with(Option::is_none))
+    };
+    let error = move || match pay.value().get() {
+        Some(Err(AppError::Invalid { reason, .. })) => Some(reason),
+        Some(Err(err)) => Some(err.to_string()),
+        _ => None,
+    };
+    let due = page.amount_due_minor;
+    let owes = page.owed_minor > 0;
+    let services = page.services.clone();
+    view! {
+        <section class="card auth-card pay-card">
+            <p class="pay-business" data-testid="pay-business">{page.business.clone()}</p>
+            <h1>"Pay for your internet"</h1>
+            <dl class="facts">
+                <div><dt>"Name"</dt><dd data-testid="pay-customer">{page.customer_name.clone()}</dd></div>
+                <div><dt>"Account"</dt><dd><code>{page.account_number.clone()}</code></dd></div>
+                {services.into_iter().map(|s| view! {
+                    <div>
+                        <dt>"Plan"</dt>
+                        <dd>
+                            {s.plan} " · " {if s.status == "active" { "active until " } else { "expired " }}
+                            <span data-testid="pay-service-expiry">{local_time(s.expires_at, offset)}</span>
+                        </dd>
+                    </div>
+                }).collect_view()}
+                <div>
+                    <dt>{if owes { "Amount due" } else { "Pay ahead" }}</dt>
+                    <dd class="pay-amount" data-testid="pay-amount">{format_kes(due)}</dd>
+                </div>
+            </dl>
+            <RequestStatusBox current offset />
+            {move || error().map(|e| view! { <p class="alert alert-danger" role="alert" data-testid="pay-error">{e}</p> })}
+            {if page.mpesa && due > 0 {
+                view! {
+                    <ActionForm action=pay>
+                        <div class="form">
+                            <input type="hidden" name="code" value=code.clone() />
+                            <div class="field">
+                                <label for="pay-phone">"M-Pesa phone number"</label>
+                                <input id="pay-phone" name="phone" type="tel" inputmode="tel" autocomplete="tel" required value=page.phone.clone() data-testid="pay-phone" />
+                            </div>
+                            <button type="submit" class="button" data-testid="pay-now" disabled=busy aria-busy=move || busy().then_some("true")>
+                                {move || if busy() { "Waiting for M-Pesa…".to_string() } else { format!("Pay {} now", format_kes(due)) }}
+                            </button>
+                            <p class="muted small">"You will get an M-Pesa prompt on this phone. Enter your PIN to pay."</p>
+                        </div>
+                    </ActionForm>
+                }.into_any()
+            } else if due > 0 {
+                view! { <p class="muted">"Pay by M-Pesa paybill using your account number " <code>{page.account_number.clone()}</code> "."</p> }.into_any()
+            } else {
+                view! { <p class="muted">"Nothing is due."</p> }.into_any()
+            }}
+        </section>
+    }
+}
+
+/// Follows a payment request while it is open: asks `fetch` every 2 seconds and keeps the
+/// answer in `current` (browser only: effects do not run on the server).
+pub fn follow_request<F, Fut>(
+    follow: RwSignal<Option<Uuid>>,
+    current: RwSignal<Option<PaymentRequestView>>,
+    fetch: F,
+) where
+    F: Fn(Uuid) -> Fut + Clone + 'static,
+    Fut: std::future::Future<Output = Result<PaymentRequestView, AppError>> + 'static,
+{
+    Effect::new(move |_| {
+        let Some(id) = follow.get() else { return };
+        let open = current.with(|c| c.as_ref().is_none_or(|c| c.id != id || c.status.is_open()));
+        if !open {
+            return;
+        }
+        let fetch = fetch.clone();
+        set_timeout(
+            move || {
+                leptos::task::spawn_local(async move {
+                    match fetch(id).await {
+                        Ok(view) => current.set(Some(view)),
+                        // A blip in the connection: the effect runs again and retries.
+                        Err(_) => current.update(|_| {}),
+                    }
+                })
+            },
+            POLL_EVERY,
+        );
+    });
+}
+
+/// Where a payment request stands, read out as it changes.
+#[component]
+pub fn RequestStatusBox(
+    current: RwSignal<Option<PaymentRequestView>>,
+    offset: i32,
+) -> impl IntoView {
+    move || {
+        current.get().map(|c| {
+            let expiry = c.expires_at.map(|at| local_time(at, offset));
+            view! {
+                <div class=status_class(c.status) role="status" aria-live="polite" data-testid="pay-status" data-status=c.status.as_str()>
+                    <p>{c.message.clone()}</p>
+                    {c.receipt.clone().map(|r| view! { <p>"M-Pesa receipt " <code>{r}</code></p> })}
+                    {expiry.map(|e| view! { <p>"Internet paid until " <strong data-testid="pay-new-expiry">{e}</strong> "."</p> })}
+                </div>
+            }
+        })
+    }
+}
