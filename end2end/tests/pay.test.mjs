@@ -29,14 +29,15 @@ function parseLocal(text) {
   return ms;
 }
 
-test('a customer pays from the payment link and sees the new expiry live', async () => {
-  const staff = await openPage(browser);
-  await signIn(staff.page, server.url);
-
-  // A customer whose renewal invoice is waiting (the demo's first billing run made it).
+/**
+ * The payment link of the `nth` customer with a renewal invoice waiting (the demo's first
+ * billing run made them), copied from the customer panel as staff would. Returns
+ * { link, account }.
+ */
+async function paymentLinkOfPendingCustomer(staff, nth) {
   await staff.page.goto(`${server.url}/app/invoices?status=pending`);
   await shellHydrated(staff.page);
-  const row = staff.page.getByTestId('invoice-row').first();
+  const row = staff.page.getByTestId('invoice-row').nth(nth);
   await row.waitFor();
   const account = (await row.locator('td').nth(1).locator('span.muted').textContent()).trim();
 
@@ -48,6 +49,13 @@ test('a customer pays from the payment link and sees the new expiry live', async
   await panel.getByTestId('get-payment-link').click();
   const link = await panel.getByTestId('payment-link').inputValue();
   assert.match(link, /\/pay\/[A-Za-z0-9_-]{40,}$/);
+  return { link, account };
+}
+
+test('a customer pays from the payment link and sees the new expiry live', async () => {
+  const staff = await openPage(browser);
+  await signIn(staff.page, server.url);
+  const { link, account } = await paymentLinkOfPendingCustomer(staff, 0);
 
   // The customer: another browser, no session.
   const payer = await openPage(browser, { viewport: { width: 390, height: 844 } });
@@ -86,6 +94,31 @@ test('a customer pays from the payment link and sees the new expiry live', async
   const response = await payer.page.goto(`${server.url}/pay/not-a-real-code`);
   await payer.page.getByTestId('pay-not-found').waitFor();
   assert.equal(response.status(), 404);
+  await payer.context.close();
+  await staff.context.close();
+});
+
+test('a card payment goes to Paystack and comes back paid', async () => {
+  const staff = await openPage(browser);
+  await signIn(staff.page, server.url);
+  const { link } = await paymentLinkOfPendingCustomer(staff, 1);
+
+  const payer = await openPage(browser, { viewport: { width: 390, height: 844 } });
+  await payer.page.goto(`${server.url}${new URL(link).pathname}`);
+  await payer.page.locator('main[data-hydrated="true"]').waitFor({ timeout: 30_000 });
+  await payer.page.locator('.pay-card-option summary').click();
+  await payer.page.getByTestId('pay-email').fill('payer@example.com');
+  await payer.page.getByTestId('pay-card').click();
+  // The (simulated) Paystack checkout page.
+  await payer.page.waitForURL(/\/checkout\//);
+  await payer.page.getByRole('button', { name: /^Pay / }).click();
+  // Back on the payment link with the reference, verified.
+  await payer.page.waitForURL(/reference=JSY-/);
+  const status = payer.page.getByTestId('pay-status');
+  await status.waitFor();
+  assert.equal(await status.getAttribute('data-status'), 'paid');
+  await payer.page.getByTestId('pay-new-expiry').waitFor();
+  assert.deepEqual(payer.errors, []);
   await payer.context.close();
   await staff.context.close();
 });

@@ -225,9 +225,16 @@ pub fn dev_providers() -> bool {
 
 /// `JASIYO_DARAJA_URL`: a Daraja base URL replacing Safaricom's (a simulator or a proxy).
 pub fn daraja_url() -> Option<String> {
-    std::env::var("JASIYO_DARAJA_URL")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
+    url_override("JASIYO_DARAJA_URL")
+}
+
+/// `JASIYO_PAYSTACK_URL`: a Paystack API base URL replacing api.paystack.co.
+pub fn paystack_url() -> Option<String> {
+    url_override("JASIYO_PAYSTACK_URL")
+}
+
+fn url_override(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// The outgoing mail server (`JASIYO_SMTP_URL`), sender (`JASIYO_MAIL_FROM`) and the public

@@ -131,6 +131,8 @@ pub const DEMO_MPESA_SECRET: &str = "demo-consumer-secret-Lw9x";
 /// Safaricom's published sandbox shortcode; the passkey is the simulator's.
 pub const DEMO_MPESA_SHORTCODE: &str = "174379";
 pub const DEMO_MPESA_PASSKEY: &str = "demo-passkey-5b0c1e7a9d";
+/// The demo's Paystack key, accepted by the Paystack simulator `make run` starts.
+pub const DEMO_PAYSTACK_SECRET: &str = "sk_test_demo0c1e7a9d5b0c1e7a9d5b0c1e7a9d";
 
 /// How many customers the demo ISP has.
 pub const DEMO_CUSTOMERS: usize = 200;
@@ -205,14 +207,14 @@ async fn seed_customers(state: &AppState, owner: &Staff) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// M-Pesa set up against the simulator `make run` starts (paybill, sandbox), through the same
+/// M-Pesa and Paystack set up against the simulators `make run` starts (paybill, sandbox), through the same
 /// path as the settings page; left alone once the ISP has a consumer key (a demo ISP made before
 /// payments existed gets one on the next run).
 async fn seed_payment_settings(state: &AppState, owner: &Staff) -> anyhow::Result<()> {
     let current = app::payments::settings::view(state, owner)
         .await
         .map_err(|e| anyhow::anyhow!("reading the demo's payment settings: {e}"))?;
-    if current.mpesa_consumer_key_last4.is_some() {
+    if current.mpesa_consumer_key_last4.is_some() && current.paystack_secret_last4.is_some() {
         return Ok(());
     }
     let form = app::payments::model::PaymentSettingsForm {
@@ -222,6 +224,7 @@ async fn seed_payment_settings(state: &AppState, owner: &Staff) -> anyhow::Resul
         mpesa_consumer_key: DEMO_MPESA_KEY.into(),
         mpesa_consumer_secret: DEMO_MPESA_SECRET.into(),
         mpesa_passkey: DEMO_MPESA_PASSKEY.into(),
+        paystack_secret: DEMO_PAYSTACK_SECRET.into(),
         stk_provider: "mpesa".into(),
         ..Default::default()
     };

@@ -1,5 +1,6 @@
 //! Where payment providers call us: `/hooks/mpesa/{token}/c2b/validation`,
-//! `/hooks/mpesa/{token}/c2b/confirmation` and `/hooks/mpesa/{token}/stk`. The token in the path is the ISP's unguessable hook
+//! `/hooks/mpesa/{token}/c2b/confirmation`, `/hooks/mpesa/{token}/stk` and
+//! `/hooks/paystack/{token}`. The token in the path is the ISP's unguessable hook
 //! token (Daraja signs nothing); a wrong one is refused before anything is read or stored.
 //! Answers are in the form Daraja expects; a malformed body gets a 400 naming the field, and
 //! nothing is stored.
@@ -7,14 +8,14 @@
 use app::{
     AppError,
     db::TenantId,
-    payments::{c2b, daraja_wire::c2b_confirmed, settings, stk},
+    payments::{c2b, daraja_wire::c2b_confirmed, paystack, settings, stk},
     state::AppState,
 };
 use axum::{
     Json, Router,
     body::Bytes,
     extract::{Path, State},
-    http::StatusCode,
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::post,
 };
@@ -28,11 +29,15 @@ pub fn routes<S>(state: AppState) -> Router<S> {
             post(c2b_confirmation),
         )
         .route("/hooks/mpesa/{token}/stk", post(stk_callback))
+        .route("/hooks/paystack/{token}", post(paystack_webhook))
         .with_state(state)
 }
 
 fn refused(err: &AppError) -> Response {
     let status = match err {
+        AppError::Invalid { field, .. } if field == paystack::SIGNATURE_HEADER => {
+            StatusCode::UNAUTHORIZED
+        }
         AppError::Invalid { .. } => StatusCode::BAD_REQUEST,
         AppError::NotFound { .. } => StatusCode::NOT_FOUND,
         other => other.status(),
@@ -103,6 +108,25 @@ async fn stk_callback(
     answer(state, &token, |state, tenant| async move {
         stk::callback(&state, tenant, &body).await?;
         Ok(json!({"ResultCode": 0, "ResultDesc": "Accepted"}))
+    })
+    .await
+}
+
+/// A Paystack event, signed with the ISP's secret key (a bad signature is a 401 and nothing
+/// is stored); anything else Paystack hears as 200 so it stops retrying.
+async fn paystack_webhook(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let signature = headers
+        .get(paystack::SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    answer(state, &token, |state, tenant| async move {
+        paystack::webhook(&state, tenant, &body, signature.as_deref()).await?;
+        Ok(json!({"status": "ok"}))
     })
     .await
 }

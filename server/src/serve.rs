@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     config, demo, routes,
-    simulators::{daraja::DarajaSim, smtp::SmtpSink},
+    simulators::{daraja::DarajaSim, paystack::PaystackSim, smtp::SmtpSink},
 };
 use app::mail::mailer::Mailer;
 
@@ -78,6 +78,7 @@ pub async fn run() -> anyhow::Result<()> {
     };
 
     state.providers.daraja_url = config::daraja_url();
+    state.providers.paystack_url = config::paystack_url();
     state.providers.public_url = Some(mail.public_url.clone());
     if config::dev_providers() {
         let daraja = DarajaSim::start(0)
@@ -92,12 +93,27 @@ pub async fn run() -> anyhow::Result<()> {
         });
         tracing::info!(daraja = %daraja.url(), "demo payments: M-Pesa is a local simulator");
         state.providers.daraja_url = Some(daraja.url());
+        let paystack = PaystackSim::start(0)
+            .await
+            .context("starting the Paystack simulator")?;
+        tracing::info!(paystack = %paystack.url(), "demo payments: Paystack is a local simulator");
+        state.providers.paystack_url = Some(paystack.url());
         // The demo ISP's paybill sends its payments here, once the server is listening.
         let demo_state = state.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_secs(1)).await;
             let registered = match demo_state.db.tenant_by_slug(demo::DEMO_SLUG).await {
                 Ok(Some(tenant)) => {
+                    // Paystack's "dashboard" webhook URL for the demo key.
+                    if let Ok(hook) = demo_hook_token(&demo_state, tenant).await {
+                        paystack.add_key(
+                            demo::DEMO_PAYSTACK_SECRET,
+                            Some(&format!(
+                                "{}/hooks/paystack/{hook}",
+                                demo_state.mailer.public_url
+                            )),
+                        );
+                    }
                     app::payments::daraja::register_c2b_urls_for(&demo_state, tenant)
                         .await
                         .map(Some)
@@ -161,6 +177,17 @@ pub async fn run() -> anyhow::Result<()> {
     state.db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The demo ISP's webhook token (for the Paystack simulator's webhook URL).
+async fn demo_hook_token(
+    state: &AppState,
+    tenant: app::db::TenantId,
+) -> Result<String, app::AppError> {
+    let mut tx = state.db.tenant(tenant).await?;
+    let hook = app::payments::settings::hook_token(&mut tx, &state.secrets).await?;
+    tx.commit().await?;
+    Ok(hook)
 }
 
 async fn shutdown_signal() {

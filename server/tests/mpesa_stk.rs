@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use app::payments::{
     model::RequestStatus,
+    requests,
     stk::{self, PushIn, Source},
 };
 use chrono::Utc;
@@ -37,7 +38,7 @@ async fn push(isp: &Isp, customer: Uuid, phone: &str) -> Uuid {
 
 async fn status(isp: &Isp, request: Uuid) -> app::payments::model::PaymentRequestView {
     let mut tx = isp.db.db().tenant(isp.tenant).await.unwrap();
-    stk::view(&mut tx, request, None).await.unwrap()
+    requests::view(&mut tx, request, None).await.unwrap()
 }
 
 /// Waits (a few seconds at most) until the request leaves `sending`/`pending`.
@@ -65,14 +66,6 @@ async fn wait_for_callbacks(isp: &Isp, checkout: &str, n: u32) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("{n} callbacks for {checkout} never delivered");
-}
-
-async fn ledger_is_balanced(isp: &Isp) {
-    assert_eq!(
-        isp.scalar("select coalesce(sum(amount_minor), 0)::bigint from ledger_entries")
-            .await,
-        0
-    );
 }
 
 #[tokio::test]
@@ -136,7 +129,7 @@ async fn a_paid_push_pays_the_invoice_and_renews_once() {
         .await,
         2
     );
-    ledger_is_balanced(&isp).await;
+    isp.assert_ledger_balanced().await;
 
     // The poller has nothing left to ask about.
     assert_eq!(
@@ -197,7 +190,7 @@ async fn declined_pushes_fail_with_the_reason_and_credit_nothing() {
             .await,
         4
     );
-    ledger_is_balanced(&isp).await;
+    isp.assert_ledger_balanced().await;
 }
 
 #[tokio::test]
@@ -227,7 +220,7 @@ async fn a_duplicate_callback_and_a_second_press_charge_once() {
         .await,
         1
     );
-    ledger_is_balanced(&isp).await;
+    isp.assert_ledger_balanced().await;
 }
 
 #[tokio::test]
@@ -285,7 +278,7 @@ async fn without_a_callback_the_query_settles_and_a_late_callback_changes_nothin
         .await,
         1
     );
-    ledger_is_balanced(&isp).await;
+    isp.assert_ledger_balanced().await;
 }
 
 #[tokio::test]
@@ -342,7 +335,7 @@ async fn a_push_nobody_answers_expires_after_two_minutes_and_a_late_payment_stil
             .await,
         1
     );
-    ledger_is_balanced(&isp).await;
+    isp.assert_ledger_balanced().await;
 }
 
 #[tokio::test]

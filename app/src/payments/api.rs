@@ -15,7 +15,7 @@ use crate::{
 use crate::{
     auth::identity::{self, caller},
     auth::model::Permission,
-    payments::{daraja, links, model::PaymentSettingsForm, settings, stk, unmatched},
+    payments::{daraja, links, model::PaymentSettingsForm, requests, settings, stk, unmatched},
 };
 
 #[server(prefix = "/api", endpoint = "payments/settings")]
@@ -143,7 +143,7 @@ pub async fn send_stk_push(
         )
         .await?;
         let mut tx = state.db.tenant(staff.tenant).await?;
-        let view = stk::view(&mut tx, request, Some(customer)).await?;
+        let view = requests::view(&mut tx, request, Some(customer)).await?;
         tx.commit().await?;
         Ok(view)
     })
@@ -157,7 +157,7 @@ pub async fn payment_request_status(id: uuid::Uuid) -> Result<PaymentRequestView
         let (state, staff) = caller().await?;
         staff.require(Permission::ManageCustomers)?;
         let mut tx = state.db.tenant(staff.tenant).await?;
-        let view = stk::view(&mut tx, id, None).await?;
+        let view = requests::view(&mut tx, id, None).await?;
         tx.commit().await?;
         Ok(view)
     })
@@ -193,6 +193,31 @@ pub async fn pay_link_status(
     crate::error::respond(async move {
         let state = crate::state::app_state()?;
         links::status(&state, &code, request).await
+    })
+    .await
+}
+
+/// "Pay by card" on the public payment page: off to Paystack's checkout.
+#[server(prefix = "/api", endpoint = "pay/card")]
+pub async fn pay_link_card(code: String, email: String) -> Result<(), AppError> {
+    crate::error::respond(async move {
+        let state = crate::state::app_state()?;
+        let url = links::pay_paystack(&state, &code, &email).await?;
+        leptos_axum::redirect(&url);
+        Ok(())
+    })
+    .await
+}
+
+/// Back from Paystack: the payment verified by its reference.
+#[server(prefix = "/api", endpoint = "pay/return")]
+pub async fn pay_link_return(
+    code: String,
+    reference: String,
+) -> Result<PaymentRequestView, AppError> {
+    crate::error::respond(async move {
+        let state = crate::state::app_state()?;
+        links::paystack_return(&state, &code, &reference).await
     })
     .await
 }

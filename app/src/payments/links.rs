@@ -19,6 +19,8 @@ use crate::{
     error::AppError,
     payments::{
         model::{PayLinkService, PayLinkView, PaymentRequestView},
+        paystack::{self, CheckoutIn},
+        requests,
         stk::{self, PushIn, Source},
     },
     phone::display_phone,
@@ -85,18 +87,7 @@ pub async fn staff_link(
 ) -> Result<String, AppError> {
     staff.require(Permission::ManageCustomers)?;
     let mut tx = state.db.tenant(staff.tenant).await?;
-    let known = sqlx::query_scalar!(
-        r#"select exists (select 1 from customers where tenant_id = $1 and id = $2 and archived_at is null) as "found!""#,
-        staff.tenant.0,
-        customer
-    )
-    .fetch_one(tx.conn())
-    .await?;
-    if !known {
-        return Err(AppError::NotFound {
-            what: "That customer".into(),
-        });
-    }
+    requests::customer_account(&mut tx, customer).await?;
     let code = link_code(&mut tx, state, customer).await?;
     tx.commit().await?;
     let public = &state.mailer.public_url;
@@ -129,7 +120,7 @@ pub async fn page(state: &AppState, code: &str) -> Result<PayLinkView, AppError>
     let now = state.clock.now();
     let mut tx = state.db.tenant(tenant).await?;
     let row = sqlx::query!(
-        r#"select c.name, c.account_number, c.phone, t.name as business
+        r#"select c.name, c.account_number, c.phone, c.email, t.name as business
              from customers c join tenants t on t.id = c.tenant_id
             where c.tenant_id = $1 and c.id = $2 and c.archived_at is null"#,
         tenant.0,
@@ -166,6 +157,7 @@ pub async fn page(state: &AppState, code: &str) -> Result<PayLinkView, AppError>
     .fetch_optional(tx.conn())
     .await?
     .unwrap_or(false);
+    let paystack = paystack::enabled(&mut tx).await?;
     let open_request = sqlx::query_scalar!(
         "select id from payment_requests
           where tenant_id = $1 and customer_id = $2 and provider = 'mpesa'
@@ -186,6 +178,8 @@ pub async fn page(state: &AppState, code: &str) -> Result<PayLinkView, AppError>
         amount_due_minor: due,
         phone: display_phone(&row.phone),
         mpesa,
+        paystack,
+        email: row.email.unwrap_or_default(),
         open_request,
         utc_offset_seconds: offset_seconds(&zone, now),
     })
@@ -232,7 +226,7 @@ pub async fn pay(
     )
     .await?;
     let mut tx = state.db.tenant(tenant).await?;
-    let view = stk::view(&mut tx, request, Some(customer)).await?;
+    let view = requests::view(&mut tx, request, Some(customer)).await?;
     tx.commit().await?;
     Ok(view)
 }
@@ -245,7 +239,44 @@ pub async fn status(
 ) -> Result<PaymentRequestView, AppError> {
     let (tenant, customer) = resolve(state, code).await?;
     let mut tx = state.db.tenant(tenant).await?;
-    let view = stk::view(&mut tx, request, Some(customer)).await?;
+    let view = requests::view(&mut tx, request, Some(customer)).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// "Pay by card": starts a Paystack checkout for what is due and returns the page to send the
+/// payer to. Paystack brings them back to this link with the reference.
+pub async fn pay_paystack(state: &AppState, code: &str, email: &str) -> Result<String, AppError> {
+    let (tenant, customer) = resolve(state, code).await?;
+    let callback = format!(
+        "{}/pay/{}",
+        state.mailer.public_url.trim_end_matches('/'),
+        code.trim()
+    );
+    let (_, url) = paystack::start(
+        state,
+        tenant,
+        &CheckoutIn {
+            customer,
+            email,
+            source: Source::Link,
+            callback_url: &callback,
+        },
+    )
+    .await?;
+    Ok(url)
+}
+
+/// Back from Paystack with `reference`: verified and applied, then shown.
+pub async fn paystack_return(
+    state: &AppState,
+    code: &str,
+    reference: &str,
+) -> Result<PaymentRequestView, AppError> {
+    let (tenant, customer) = resolve(state, code).await?;
+    let request = paystack::confirm_return(state, tenant, reference).await?;
+    let mut tx = state.db.tenant(tenant).await?;
+    let view = requests::view(&mut tx, request, Some(customer)).await?;
     tx.commit().await?;
     Ok(view)
 }

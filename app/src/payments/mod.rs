@@ -16,7 +16,11 @@ pub mod model;
 pub mod pages;
 pub mod pay_page;
 #[cfg(feature = "ssr")]
+pub mod paystack;
+#[cfg(feature = "ssr")]
 pub mod paystack_wire;
+#[cfg(feature = "ssr")]
+pub mod requests;
 #[cfg(feature = "ssr")]
 pub mod settings;
 #[cfg(feature = "ssr")]

@@ -271,6 +271,10 @@ pub struct PayLinkView {
     pub phone: String,
     /// M-Pesa is set up for STK pushes.
     pub mpesa: bool,
+    /// Paystack (card) is set up.
+    pub paystack: bool,
+    /// The customer's email, to pre-fill for a Paystack receipt.
+    pub email: String,
     /// A push already on the phone, to follow instead of sending another.
     pub open_request: Option<uuid::Uuid>,
     pub utc_offset_seconds: i32,

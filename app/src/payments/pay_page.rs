@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 use uuid::Uuid;
 
 use crate::{
@@ -13,7 +13,7 @@ use crate::{
     error::AppError,
     money::format_kes,
     payments::{
-        api::{PayLinkPay, pay_link_page, pay_link_status},
+        api::{PayLinkCard, PayLinkPay, pay_link_page, pay_link_return, pay_link_status},
         model::{PayLinkView, PaymentRequestView, RequestStatus},
     },
 };
@@ -24,8 +24,19 @@ const POLL_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 #[component]
 pub fn PayPage() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
     let code = move || params.read().get("code").unwrap_or_default();
-    let page = Resource::new(code, pay_link_page);
+    // Back from Paystack (`?reference=…`): verified first, so the page then shows what it paid.
+    let page = Resource::new(
+        move || (code(), query.read().get("reference")),
+        |(code, reference)| async move {
+            let back = match reference {
+                Some(reference) => Some(pay_link_return(code.clone(), reference).await),
+                None => None,
+            };
+            (pay_link_page(code).await, back)
+        },
+    );
     let (hydrated, set_hydrated) = signal(false);
     Effect::new(move |_| set_hydrated.set(true));
     view! {
@@ -33,8 +44,9 @@ pub fn PayPage() -> impl IntoView {
         <main class="auth-page pay-page" data-hydrated=move || hydrated.get().to_string()>
             <Suspense fallback=|| view! { <p class="muted" aria-busy="true">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    match page.await {
-                        Ok(view) => view! { <PayCard code=code() page=view /> }.into_any(),
+                    let (page, back) = page.await;
+                    match page {
+                        Ok(view) => view! { <PayCard code=code() page=view back /> }.into_any(),
                         Err(AppError::NotFound { .. }) => view! {
                             <section class="card auth-card" data-testid="pay-not-found">
                                 <h1>"Link not found"</h1>
@@ -62,11 +74,17 @@ fn status_class(status: RequestStatus) -> &'static str {
 }
 
 #[component]
-fn PayCard(code: String, page: PayLinkView) -> impl IntoView {
+fn PayCard(
+    code: String,
+    page: PayLinkView,
+    back: Option<Result<PaymentRequestView, AppError>>,
+) -> impl IntoView {
     let pay = ServerAction::<PayLinkPay>::new();
+    let card = ServerAction::<PayLinkCard>::new();
     let offset = page.utc_offset_seconds;
     let follow = RwSignal::new(page.open_request);
-    let current = RwSignal::new(None::<PaymentRequestView>);
+    let back_error = back.clone().and_then(Result::err).map(|e| e.to_string());
+    let current = RwSignal::new(back.and_then(Result::ok));
     // A new request from "Pay now" (or the one already on the phone) is followed.
     Effect::new(move |_| {
         if let Some(Ok(view)) = pay.value().get() {
@@ -83,12 +101,21 @@ fn PayCard(code: String, page: PayLinkView) -> impl IntoView {
             || current.with(|c| c.as_ref().is_some_and(|c| c.status.is_open()))
             || (follow.get().is_some() && current.with(Option::is_none))
     };
-    let error = move || match pay.value().get() {
-        Some(Err(AppError::Invalid { reason, .. })) => Some(reason),
-        Some(Err(err)) => Some(err.to_string()),
-        _ => None,
+    let error = move || {
+        let text = |e: AppError| match e {
+            AppError::Invalid { reason, .. } => reason,
+            other => other.to_string(),
+        };
+        if let Some(Err(e)) = pay.value().get() {
+            return Some(text(e));
+        }
+        if let Some(Err(e)) = card.value().get() {
+            return Some(text(e));
+        }
+        back_error.clone()
     };
     let due = page.amount_due_minor;
+    let card_code = code.clone();
     let owes = page.owed_minor > 0;
     let services = page.services.clone();
     view! {
@@ -130,10 +157,32 @@ fn PayCard(code: String, page: PayLinkView) -> impl IntoView {
                         </div>
                     </ActionForm>
                 }.into_any()
-            } else if due > 0 {
+            } else {
+                ().into_any()
+            }}
+            {(page.paystack && due > 0).then(|| view! {
+                <details class="pay-card-option" open=!page.mpesa>
+                    <summary>"Pay by card instead"</summary>
+                    <ActionForm action=card>
+                        <div class="form">
+                            <input type="hidden" name="code" value=card_code />
+                            <div class="field">
+                                <label for="pay-email">"Email for the receipt"</label>
+                                <input id="pay-email" name="email" type="email" autocomplete="email" required value=page.email.clone() data-testid="pay-email" />
+                            </div>
+                            <button type="submit" class="button button-secondary" data-testid="pay-card" disabled=move || card.pending().get()>
+                                {move || if card.pending().get() { "Opening Paystack…" } else { "Pay by card (Paystack)" }}
+                            </button>
+                        </div>
+                    </ActionForm>
+                </details>
+            })}
+            {if due <= 0 {
+                view! { <p class="muted">"Nothing is due."</p> }.into_any()
+            } else if !page.mpesa && !page.paystack {
                 view! { <p class="muted">"Pay by M-Pesa paybill using your account number " <code>{page.account_number.clone()}</code> "."</p> }.into_any()
             } else {
-                view! { <p class="muted">"Nothing is due."</p> }.into_any()
+                ().into_any()
             }}
         </section>
     }

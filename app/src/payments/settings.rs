@@ -269,6 +269,24 @@ pub async fn mpesa_credentials(
     })
 }
 
+/// The ISP's Paystack secret key, opened; `None` when Paystack is not set up.
+pub async fn paystack_secret(
+    tx: &mut TenantTx,
+    secrets: &Secrets,
+) -> Result<Option<String>, AppError> {
+    let tenant = tx.tenant();
+    let sealed = sqlx::query_scalar!(
+        "select paystack_secret_enc from payment_settings where tenant_id = $1",
+        tenant.0
+    )
+    .fetch_optional(tx.conn())
+    .await?
+    .flatten();
+    sealed
+        .map(|s| open(secrets, tenant, "paystack_secret", &s))
+        .transpose()
+}
+
 /// The ISP's webhook token, opened (for building callback URLs).
 pub async fn hook_token(tx: &mut TenantTx, secrets: &Secrets) -> Result<String, AppError> {
     let tenant = tx.tenant();

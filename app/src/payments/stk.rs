@@ -13,11 +13,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{
-    billing::{
-        actions::{PaymentIn, apply_payment},
-        invoices, ledger,
-        model::Channel,
-    },
+    billing::{invoices, ledger},
     db::{TenantId, TenantTx},
     error::AppError,
     payments::{
@@ -28,7 +24,8 @@ use crate::{
             TRANSACTION_DESC_MAX, clip, stk_password, timestamp,
         },
         events::{self, EventKind, Outcome, UnmatchedIn},
-        model::{PaymentRequestView, RequestStatus, stk_result_message},
+        model::RequestStatus,
+        requests::{Settlement, customer_account, fail, lock_by_id, lock_by_ref, settle},
         settings,
     },
     phone::normalise_phone,
@@ -53,7 +50,7 @@ pub enum Source {
 }
 
 impl Source {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Source::Staff => "staff",
             Source::Link => "link",
@@ -110,16 +107,7 @@ pub async fn push(state: &AppState, tenant: TenantId, input: &PushIn) -> Result<
     let phone = normalise_phone("phone", &input.phone)?;
     let now = state.clock.now();
     let mut tx = state.db.tenant(tenant).await?;
-    let customer = sqlx::query!(
-        "select account_number from customers where tenant_id = $1 and id = $2 and archived_at is null",
-        tenant.0,
-        input.customer
-    )
-    .fetch_optional(tx.conn())
-    .await?
-    .ok_or_else(|| AppError::NotFound {
-        what: "That customer".into(),
-    })?;
+    let account = customer_account(&mut tx, input.customer).await?;
     let amount = match input.amount {
         Some(a) if a <= 0 => return Err(AppError::invalid("amount", "must be more than zero")),
         Some(a) => a,
@@ -200,7 +188,7 @@ pub async fn push(state: &AppState, tenant: TenantId, input: &PushIn) -> Result<
         party_b,
         phone_number: phone,
         call_back_url: daraja::stk_callback_url(state, tenant).await?,
-        account_reference: clip(&customer.account_number, ACCOUNT_REFERENCE_MAX),
+        account_reference: clip(&account, ACCOUNT_REFERENCE_MAX),
         transaction_desc: clip("Internet", TRANSACTION_DESC_MAX),
     };
     let body = serde_json::to_value(&body).map_err(|e| AppError::internal(&e))?;
@@ -266,188 +254,6 @@ pub async fn push(state: &AppState, tenant: TenantId, input: &PushIn) -> Result<
     Ok(id)
 }
 
-async fn fail(
-    tx: &mut TenantTx,
-    id: Uuid,
-    code: &str,
-    desc: &str,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    let tenant = tx.tenant();
-    sqlx::query!(
-        "update payment_requests
-            set status = 'failed', result_code = $3, result_desc = $4, settled_at = $5,
-                next_query_at = null
-          where tenant_id = $1 and id = $2 and status in ('sending', 'pending', 'expired')",
-        tenant.0,
-        id,
-        clip(code, 40),
-        clip(desc, 500),
-        now
-    )
-    .execute(tx.conn())
-    .await?;
-    Ok(())
-}
-
-/// A request as `settle` needs it, read under its row lock.
-struct Locked {
-    id: Uuid,
-    customer: Uuid,
-    invoice: Option<Uuid>,
-    amount: i64,
-    status: RequestStatus,
-    payment: Option<Uuid>,
-    provider_ref: Option<String>,
-}
-
-/// A locked request as the database has it.
-struct LockedRow {
-    id: Uuid,
-    customer_id: Uuid,
-    invoice_id: Option<Uuid>,
-    amount_minor: i64,
-    status: String,
-    payment_id: Option<Uuid>,
-    provider_ref: Option<String>,
-}
-
-impl From<LockedRow> for Locked {
-    fn from(r: LockedRow) -> Self {
-        Locked {
-            id: r.id,
-            customer: r.customer_id,
-            invoice: r.invoice_id,
-            amount: r.amount_minor,
-            status: RequestStatus::parse(&r.status).unwrap_or(RequestStatus::Failed),
-            payment: r.payment_id,
-            provider_ref: r.provider_ref,
-        }
-    }
-}
-
-async fn lock_by_ref(tx: &mut TenantTx, checkout: &str) -> Result<Option<Locked>, AppError> {
-    let tenant = tx.tenant();
-    let row = sqlx::query_as!(
-        LockedRow,
-        "select id, customer_id, invoice_id, amount_minor, status, payment_id, provider_ref
-           from payment_requests
-          where tenant_id = $1 and provider = 'mpesa' and provider_ref = $2
-          for update",
-        tenant.0,
-        checkout
-    )
-    .fetch_optional(tx.conn())
-    .await?;
-    Ok(row.map(Locked::from))
-}
-
-async fn lock_by_id(tx: &mut TenantTx, id: Uuid) -> Result<Option<Locked>, AppError> {
-    let tenant = tx.tenant();
-    let row = sqlx::query_as!(
-        LockedRow,
-        "select id, customer_id, invoice_id, amount_minor, status, payment_id, provider_ref
-           from payment_requests where tenant_id = $1 and id = $2 for update",
-        tenant.0,
-        id
-    )
-    .fetch_optional(tx.conn())
-    .await?;
-    Ok(row.map(Locked::from))
-}
-
-/// What a push came to.
-enum Settlement<'a> {
-    Paid {
-        amount: i64,
-        receipt: Option<&'a str>,
-        at: DateTime<Utc>,
-    },
-    Failed {
-        code: String,
-        desc: &'a str,
-    },
-}
-
-/// Applies a result to a locked request, once: a request already paid only learns its receipt.
-/// Returns the payment when this result is (or was) a payment.
-async fn settle(
-    tx: &mut TenantTx,
-    state: &AppState,
-    request: &Locked,
-    result: Settlement<'_>,
-) -> Result<Option<Uuid>, AppError> {
-    let tenant = tx.tenant();
-    let now = state.clock.now();
-    match result {
-        Settlement::Paid { receipt, .. } if request.status == RequestStatus::Paid => {
-            if let Some(receipt) = receipt {
-                sqlx::query!(
-                    "update payment_requests set receipt = coalesce(receipt, $3)
-                      where tenant_id = $1 and id = $2",
-                    tenant.0,
-                    request.id,
-                    receipt
-                )
-                .execute(tx.conn())
-                .await?;
-            }
-            Ok(request.payment)
-        }
-        Settlement::Paid {
-            amount,
-            receipt,
-            at,
-        } => {
-            let reference = receipt
-                .or(request.provider_ref.as_deref())
-                .unwrap_or_default()
-                .to_string();
-            // The receipt may have been credited already by a paybill confirmation.
-            let payment = match events::payment_by_reference(tx, "mpesa", &reference).await? {
-                Some(existing) => existing,
-                None => {
-                    let terms = invoices::terms(tx).await?;
-                    apply_payment(
-                        tx,
-                        &terms,
-                        now,
-                        &PaymentIn {
-                            customer: request.customer,
-                            channel: Channel::Mpesa,
-                            amount,
-                            reference,
-                            received_at: at,
-                            recorded_by: None,
-                            invoice: request.invoice,
-                        },
-                    )
-                    .await?
-                }
-            };
-            sqlx::query!(
-                "update payment_requests
-                    set status = 'paid', result_code = '0', result_desc = 'Paid', receipt = $3,
-                        payment_id = $4, settled_at = $5, next_query_at = null
-                  where tenant_id = $1 and id = $2",
-                tenant.0,
-                request.id,
-                receipt,
-                payment,
-                now
-            )
-            .execute(tx.conn())
-            .await?;
-            Ok(Some(payment))
-        }
-        Settlement::Failed { .. } if request.status == RequestStatus::Paid => Ok(request.payment),
-        Settlement::Failed { code, desc } => {
-            fail(tx, request.id, &code, desc, now).await?;
-            Ok(None)
-        }
-    }
-}
-
 /// Applies an STK callback, in one transaction. A replay changes nothing.
 #[tracing::instrument(level = "info", skip(state, body), fields(%tenant))]
 pub async fn callback(
@@ -473,7 +279,10 @@ pub async fn callback(
         .as_deref()
         .and_then(crate::payments::c2b::trans_time)
         .unwrap_or(now);
-    let outcome = match (lock_by_ref(&mut tx, &checkout).await?, result.result_code) {
+    let outcome = match (
+        lock_by_ref(&mut tx, "mpesa", &checkout).await?,
+        result.result_code,
+    ) {
         (Some(request), 0) => {
             let paid = Settlement::Paid {
                 amount: result.amount_minor.unwrap_or(request.amount),
@@ -708,54 +517,6 @@ async fn query(
     serde_json::from_slice(&bytes).map_err(|e| DarajaError::Unexpected {
         status: 200,
         detail: e.to_string(),
-    })
-}
-
-/// A request as its page shows it, for a customer of `tenant` (the caller has already decided
-/// who may see it).
-pub async fn view(
-    tx: &mut TenantTx,
-    id: Uuid,
-    customer: Option<Uuid>,
-) -> Result<PaymentRequestView, AppError> {
-    let tenant = tx.tenant();
-    let row = sqlx::query!(
-        r#"select r.id, r.customer_id, r.status, r.result_code, r.result_desc, r.amount_minor,
-                  r.currency as "currency!", r.payer, r.receipt, r.created_at,
-                  (select max(s.expires_at) from services s
-                    where s.tenant_id = r.tenant_id and s.customer_id = r.customer_id) as expires_at
-             from payment_requests r where r.tenant_id = $1 and r.id = $2"#,
-        tenant.0,
-        id
-    )
-    .fetch_optional(tx.conn())
-    .await?
-    .filter(|r| customer.is_none_or(|c| c == r.customer_id))
-    .ok_or_else(|| AppError::NotFound {
-        what: "That payment request".into(),
-    })?;
-    let status = RequestStatus::parse(&row.status).unwrap_or(RequestStatus::Failed);
-    let message = match status {
-        RequestStatus::Sending => "Sending the M-Pesa prompt…".to_string(),
-        RequestStatus::Pending => "Check your phone and enter your M-Pesa PIN.".to_string(),
-        RequestStatus::Paid => "Paid. Thank you!".to_string(),
-        RequestStatus::Failed => {
-            stk_result_message(row.result_code.as_deref().unwrap_or(""), &row.result_desc)
-        }
-        RequestStatus::Expired => row.result_desc.clone(),
-    };
-    Ok(PaymentRequestView {
-        id: row.id,
-        status,
-        message,
-        amount_minor: row.amount_minor,
-        currency: row.currency,
-        payer: row.payer,
-        receipt: row.receipt,
-        created_at: row.created_at,
-        expires_at: (status == RequestStatus::Paid)
-            .then_some(row.expires_at)
-            .flatten(),
     })
 }
 

@@ -2,4 +2,5 @@
 //! tests: Jasiyo's real clients talk to them exactly as to the real services.
 
 pub mod daraja;
+pub mod paystack;
 pub mod smtp;

@@ -13,7 +13,7 @@ use app::{
     plans::{self, model::PlanForm},
     state::AppState,
 };
-use server::simulators::daraja::DarajaSim;
+use server::simulators::{daraja::DarajaSim, paystack::PaystackSim};
 use uuid::Uuid;
 
 use super::{TestDb, fresh_database};
@@ -22,6 +22,7 @@ pub const KEY: &str = "consumer-key-C2B-1111";
 pub const SECRET: &str = "consumer-secret-C2B-2222";
 pub const SHORTCODE: &str = "600984";
 pub const PASSKEY: &str = "passkey-C2B-3333-bfb279f9aa9bdbcf158e97dd71a467cd";
+pub const PAYSTACK_SECRET: &str = "sk_test_isp4444bfb279f9aa9bdbcf158e97dd71a4";
 
 pub struct Isp {
     pub db: TestDb,
@@ -29,6 +30,7 @@ pub struct Isp {
     pub tenant: TenantId,
     pub staff: Staff,
     pub sim: DarajaSim,
+    pub paystack: PaystackSim,
     pub url: String,
 }
 
@@ -40,8 +42,10 @@ pub async fn isp(slug: &str) -> Isp {
     sim.add_shortcode(SHORTCODE, PASSKEY);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    let paystack = PaystackSim::start(0).await.unwrap();
     let mut state = db.state();
     state.providers.daraja_url = Some(sim.url());
+    state.providers.paystack_url = Some(paystack.url());
     state.providers.public_url = Some(url.clone());
     let router = server::routes::router(state.clone(), super::client::leptos_options());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -76,9 +80,15 @@ pub async fn isp(slug: &str) -> Isp {
         tenant,
         staff,
         sim,
+        paystack,
         url,
     };
     isp.settings(false).await;
+    let hook = isp.hook().await;
+    isp.paystack.add_key(
+        PAYSTACK_SECRET,
+        Some(&format!("{}/hooks/paystack/{hook}", isp.url)),
+    );
     let shortcode = app::payments::daraja::register_c2b_urls(&isp.state, &isp.staff)
         .await
         .unwrap();
@@ -95,6 +105,7 @@ impl Isp {
             mpesa_consumer_key: KEY.into(),
             mpesa_consumer_secret: SECRET.into(),
             mpesa_passkey: PASSKEY.into(),
+            paystack_secret: PAYSTACK_SECRET.into(),
             c2b_reject_unknown: reject_unknown.then(|| "on".into()),
             ..PaymentSettingsForm::default()
         };
@@ -140,6 +151,23 @@ impl Isp {
     }
 
     pub async fn scalar(&self, sql: &str) -> i64 {
+        let mut tx = self.db.db().tenant(self.tenant).await.unwrap();
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_one(tx.conn())
+            .await
+            .unwrap()
+    }
+
+    /// Every journal entry of the ISP sums to zero.
+    pub async fn assert_ledger_balanced(&self) {
+        assert_eq!(
+            self.scalar("select coalesce(sum(amount_minor), 0)::bigint from ledger_entries")
+                .await,
+            0
+        );
+    }
+
+    pub async fn scalar_uuid(&self, sql: &str) -> Uuid {
         let mut tx = self.db.db().tenant(self.tenant).await.unwrap();
         sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
             .fetch_one(tx.conn())
