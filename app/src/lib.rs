@@ -101,7 +101,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("customers/import") view=customers::import_page::ImportCustomersPage />
                     <Route path=path!("plans") view=plans::pages::PlansPage />
                     <Route path=path!("invoices") view=billing::pages::InvoicesPage />
-                    <Route path=path!("payments") view=payments::pages::PaymentsPage />
+                    <Route path=path!("payments") view=payments::transactions_page::TransactionsPage />
+                    <Route path=path!("payments/unmatched") view=payments::pages::UnmatchedPage />
+                    <Route path=path!("payments/reconciliation") view=payments::transactions_page::ReconciliationPage />
+                    <Route path=path!("payments/events") view=payments::transactions_page::ProviderEventsPage />
                     <Route path=path!("routers") view=|| view! { <AreaPage area=Area::Routers /> } />
                     <Route path=path!("vouchers") view=|| view! { <AreaPage area=Area::Vouchers /> } />
                     <Route path=path!("messages") view=|| view! { <AreaPage area=Area::Messages /> } />

@@ -62,9 +62,23 @@ pub fn format_kes(minor: i64) -> String {
     }
 }
 
+/// "1500.00": shillings with two decimals and no grouping, for CSV files.
+pub fn format_kes_plain(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let minor = minor.unsigned_abs();
+    format!("{sign}{}.{:02}", minor / 100, minor % 100)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_amounts_have_two_decimals_and_no_grouping() {
+        assert_eq!(format_kes_plain(150_050), "1500.50");
+        assert_eq!(format_kes_plain(7), "0.07");
+        assert_eq!(format_kes_plain(-100), "-1.00");
+    }
 
     #[test]
     fn amounts_parse_to_cents_exactly() {

@@ -1,8 +1,10 @@
-//! `GET /app/customers/export.csv`: the customers list, filtered as the page's address says, as a
-//! CSV download. A plain route rather than a server function so the browser saves it as a file.
+//! Downloads: `GET /app/customers/export.csv` and `GET /app/payments/export.csv` (the lists,
+//! filtered as the page's address says, as CSV), invoice PDFs and statements. Plain routes
+//! rather than server functions so the browser saves them as files.
 
 use app::{
-    AppError, auth::identity, customers::import, customers::model::CustomerQuery, state::AppState,
+    AppError, auth::identity, customers::import, customers::model::CustomerQuery,
+    payments::model::TransactionQuery, state::AppState,
 };
 use axum::{
     Router,
@@ -16,6 +18,7 @@ use uuid::Uuid;
 pub fn routes<S>(state: AppState) -> Router<S> {
     Router::new()
         .route("/app/customers/export.csv", get(export))
+        .route("/app/payments/export.csv", get(payments_csv))
         .route("/app/invoices/{id}/pdf", get(invoice_pdf))
         .route("/app/customers/{id}/statement.pdf", get(statement_pdf))
         .with_state(state)
@@ -102,11 +105,31 @@ async fn export(
     Query(query): Query<CustomerQuery>,
 ) -> Response {
     let result = async {
-        let token = identity::token_from_headers(&headers).ok_or(AppError::Unauthenticated)?;
-        let staff = identity::staff_for_token(&state, &token).await?;
+        let staff = staff(&state, &headers).await?;
         import::export(&state, &staff, &query.check()?).await
     }
     .await;
+    csv_response("customers.csv", result)
+}
+
+/// `GET /app/payments/export.csv?channel=&q=&from=&to=`: the Transactions page as CSV.
+async fn payments_csv(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<TransactionQuery>,
+) -> Response {
+    let result = async {
+        let staff = staff(&state, &headers).await?;
+        app::payments::transactions::csv(&state, &staff, &query).await
+    }
+    .await;
+    csv_response("payments.csv", result)
+}
+
+fn csv_response(name: &'static str, result: Result<String, AppError>) -> Response {
+    // File names are ours: no quoting to escape.
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
     match result {
         Ok(csv) => (
             [
@@ -114,10 +137,7 @@ async fn export(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("text/csv; charset=utf-8"),
                 ),
-                (
-                    header::CONTENT_DISPOSITION,
-                    HeaderValue::from_static("attachment; filename=\"customers.csv\""),
-                ),
+                (header::CONTENT_DISPOSITION, disposition),
                 (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
             ],
             csv,

@@ -265,7 +265,7 @@ async fn staff_assign_an_unmatched_payment_once_and_it_pays_the_invoice() {
     owner
         .sign_in("owner@c2b-net.test", "c2b-net-password")
         .await;
-    let page = owner.get("/app/payments").await;
+    let page = owner.get("/app/payments/unmatched").await;
     assert_eq!(page.status, axum::http::StatusCode::OK);
     assert!(page.body.contains(&outcome.trans_id), "{}", page.body);
     assert!(page.body.contains(">Assign<"), "{}", page.body);

@@ -1,6 +1,6 @@
 //! A shuffled stream of 1,000 provider deliveries over real HTTP, sixteen at a time: paybill
-//! confirmations and STK callbacks, each delivered one to four times, in a random order (the
-//! seed is printed; set PAYMENT_STREAM_SEED to replay one). Every payment is credited exactly
+//! confirmations and STK callbacks, each delivered one to four times, in a random order (every
+//! assertion names the seed; set PAYMENT_STREAM_SEED to replay one). Every payment is credited exactly
 //! once, every replay is counted, and the ledger balances.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
@@ -45,7 +45,6 @@ async fn a_shuffled_stream_of_deliveries_credits_each_payment_once() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| u64::from(std::process::id()) * 2_654_435_761 + 1);
-    println!("PAYMENT_STREAM_SEED={seed}");
     let mut rng = Rng(seed.max(1));
 
     let isp = isp("stream-net").await;
@@ -88,16 +87,16 @@ async fn a_shuffled_stream_of_deliveries_credits_each_payment_once() {
             .0;
         *expected.entry(customer).or_default() += push.amount * 100;
         let body = json!({"Body": {"stkCallback": {
-            "MerchantRequestID": push.merchant_request_id,
-            "CheckoutRequestID": push.checkout_request_id,
-            "ResultCode": 0, "ResultDesc": "The service request is processed successfully.",
-            "CallbackMetadata": {"Item": [
-                {"Name": "Amount", "Value": push.amount},
-                {"Name": "MpesaReceiptNumber", "Value": format!("STKSTREAM{n:04}")},
-                {"Name": "Balance"},
-                {"Name": "TransactionDate", "Value": 20261129101500i64},
-                {"Name": "PhoneNumber", "Value": push.phone.parse::<i64>().unwrap()}
-            ]}}}});
+        "MerchantRequestID": push.merchant_request_id,
+        "CheckoutRequestID": push.checkout_request_id,
+        "ResultCode": 0, "ResultDesc": "The service request is processed successfully.",
+        "CallbackMetadata": {"Item": [
+            {"Name": "Amount", "Value": push.amount},
+            {"Name": "MpesaReceiptNumber", "Value": format!("STKSTREAM{n:04}")},
+            {"Name": "Balance"},
+            {"Name": "TransactionDate", "Value": 20261129101500i64},
+            {"Name": "PhoneNumber", "Value": push.phone.parse::<i64>().unwrap()}
+        ]}}}});
         deliveries.push(Delivery {
             path: "stk",
             event_id: push.checkout_request_id.clone(),
@@ -203,10 +202,8 @@ async fn a_shuffled_stream_of_deliveries_credits_each_payment_once() {
         );
     }
     assert_eq!(
-        isp.scalar(
-            "select count(*) from ledger_transactions where kind = 'payment'"
-        )
-        .await,
+        isp.scalar("select count(*) from ledger_transactions where kind = 'payment'")
+            .await,
         events
     );
     assert_eq!(

@@ -54,6 +54,7 @@ const ADMIN_ONLY: &[(&str, &[(&str, &str)])] = &[
     ),
     ("/api/payments/settings/test-mpesa", &[]),
     ("/api/payments/settings/register-c2b", &[]),
+    ("/api/payments/events", &[("search", "")]),
     (
         "/api/payments/unmatched/assign",
         &[("id", "{customer}"), ("account", "1001")],
@@ -127,6 +128,7 @@ const ADMIN_ONLY_PAGES: &[&str] = &[
     "/app/settings/staff",
     "/app/settings/audit",
     "/app/settings/payments",
+    "/app/payments/events",
 ];
 
 /// Server functions that act on an id: called by tenant A's owner with `{user}` set to an id of

@@ -7,7 +7,8 @@ use leptos::prelude::*;
 use crate::{
     error::AppError,
     payments::model::{
-        ConnectionTest, PayLinkView, PaymentRequestView, PaymentSettingsView, UnmatchedRow,
+        ConnectionTest, PayLinkView, PaymentRequestView, PaymentSettingsView, ProviderEventRow,
+        ReconciliationRow, TransactionPage, TransactionQuery, UnmatchedRow,
     },
 };
 
@@ -15,7 +16,9 @@ use crate::{
 use crate::{
     auth::identity::{self, caller},
     auth::model::Permission,
-    payments::{daraja, links, model::PaymentSettingsForm, requests, settings, stk, unmatched},
+    payments::{
+        daraja, links, model::PaymentSettingsForm, requests, settings, stk, transactions, unmatched,
+    },
 };
 
 #[server(prefix = "/api", endpoint = "payments/settings")]
@@ -218,6 +221,38 @@ pub async fn pay_link_return(
     crate::error::respond(async move {
         let state = crate::state::app_state()?;
         links::paystack_return(&state, &code, &reference).await
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "payments/list")]
+pub async fn list_transactions(query: TransactionQuery) -> Result<TransactionPage, AppError> {
+    crate::error::respond(async move {
+        let (state, staff) = caller().await?;
+        transactions::list(&state, &staff, &query).await
+    })
+    .await
+}
+
+/// Count and sum per channel per day, `from`/`to` as YYYY-MM-DD (either may be empty).
+#[server(prefix = "/api", endpoint = "payments/reconciliation")]
+pub async fn payment_reconciliation(
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+) -> Result<Vec<ReconciliationRow>, AppError> {
+    crate::error::respond(async move {
+        let (state, staff) = caller().await?;
+        transactions::reconciliation(&state, &staff, from, to).await
+    })
+    .await
+}
+
+/// The raw provider deliveries (owner and admin).
+#[server(prefix = "/api", endpoint = "payments/events")]
+pub async fn provider_events(search: String) -> Result<Vec<ProviderEventRow>, AppError> {
+    crate::error::respond(async move {
+        let (state, staff) = caller().await?;
+        transactions::events(&state, &staff, &search).await
     })
     .await
 }

@@ -26,6 +26,9 @@ pub mod settings;
 #[cfg(feature = "ssr")]
 pub mod stk;
 #[cfg(feature = "ssr")]
+pub mod transactions;
+pub mod transactions_page;
+#[cfg(feature = "ssr")]
 pub mod unmatched;
 
 /// A provider's payload that is not what the provider documents: the field and why.

@@ -280,6 +280,116 @@ pub struct PayLinkView {
     pub utc_offset_seconds: i32,
 }
 
+/// The Transactions page's question: a channel, a search (receipt, customer name or account),
+/// a local date range, a page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionQuery {
+    #[serde(default)]
+    pub channel: Option<crate::billing::model::Channel>,
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub from: Option<chrono::NaiveDate>,
+    #[serde(default)]
+    pub to: Option<chrono::NaiveDate>,
+    #[serde(default)]
+    pub page: u32,
+}
+
+pub const TRANSACTION_PAGE_SIZE: u32 = 50;
+
+impl TransactionQuery {
+    /// The query as an address's query string (for links and the CSV download).
+    pub fn to_query_string(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(c) = self.channel {
+            parts.push(format!("channel={}", c.as_str()));
+        }
+        if !self.q.trim().is_empty() {
+            parts.push(format!(
+                "q={}",
+                crate::customers::pages::encode(self.q.trim())
+            ));
+        }
+        if let Some(d) = self.from {
+            parts.push(format!("from={d}"));
+        }
+        if let Some(d) = self.to {
+            parts.push(format!("to={d}"));
+        }
+        if self.page > 0 {
+            parts.push(format!("page={}", self.page));
+        }
+        parts.join("&")
+    }
+}
+
+/// A payment on the Transactions page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionRow {
+    pub id: uuid::Uuid,
+    pub received_at: chrono::DateTime<chrono::Utc>,
+    pub channel: crate::billing::model::Channel,
+    /// The M-Pesa receipt, Paystack reference, or what staff typed for cash and bank.
+    pub reference: String,
+    pub amount_minor: i64,
+    pub customer_id: uuid::Uuid,
+    pub customer_name: String,
+    pub account_number: String,
+    /// The invoices it paid (numbers, "INV-000123").
+    pub invoices: Vec<String>,
+    /// How much of it went to invoices; the rest is the customer's credit.
+    pub allocated_minor: i64,
+    /// Who recorded it, for cash and bank payments.
+    pub recorded_by: Option<String>,
+}
+
+impl TransactionRow {
+    pub fn status(&self) -> &'static str {
+        if self.allocated_minor >= self.amount_minor {
+            "Applied"
+        } else if self.allocated_minor == 0 {
+            "Credit"
+        } else {
+            "Applied, part credit"
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionPage {
+    pub rows: Vec<TransactionRow>,
+    pub total: i64,
+    pub total_minor: i64,
+    pub page: u32,
+    pub utc_offset_seconds: i32,
+    /// Owner and admin may read the raw provider events.
+    pub can_view_events: bool,
+}
+
+/// One line of the daily reconciliation: a channel's payments on one (local) day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconciliationRow {
+    pub day: chrono::NaiveDate,
+    pub channel: crate::billing::model::Channel,
+    pub count: i64,
+    pub total_minor: i64,
+}
+
+/// A raw provider delivery, for troubleshooting (owner and admin).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderEventRow {
+    pub id: uuid::Uuid,
+    pub provider: String,
+    pub kind: String,
+    pub event_id: String,
+    pub received_at: chrono::DateTime<chrono::Utc>,
+    pub outcome: Option<String>,
+    pub replays: i32,
+    /// The body as received, pretty-printed.
+    pub payload: String,
+}
+
 /// What an M-Pesa STK result code means, for the payer.
 pub fn stk_result_message(code: &str, desc: &str) -> String {
     match code {

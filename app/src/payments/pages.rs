@@ -170,15 +170,16 @@ pub fn PaymentSettingsPage() -> impl IntoView {
     }
 }
 
-/// `/app/payments`: the Unmatched payments queue. Each open payment can be assigned to the
-/// customer it was meant for (owner and admin); support staff see the queue.
+/// `/app/payments/unmatched`: the Unmatched payments queue. Each open payment can be assigned
+/// to the customer it was meant for (owner and admin); support staff see the queue.
 #[component]
-pub fn PaymentsPage() -> impl IntoView {
+pub fn UnmatchedPage() -> impl IntoView {
     let assign = ServerAction::<AssignUnmatched>::new();
     let rows = Resource::new(move || assign.version().get(), |_| list_unmatched());
     view! {
-        <Title text="Payments" />
+        <Title text="Unmatched payments" />
         <header class="page-header"><h1>"Payments"</h1></header>
+        <crate::payments::transactions_page::PaymentsTabs />
         <section class="card">
             <h2>"Unmatched payments"</h2>
             <p class="muted">"Money that arrived for an account number nobody has. Assign each to the customer it was meant for: it is then applied like any payment, to their oldest open invoice first."</p>
