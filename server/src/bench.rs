@@ -3,6 +3,7 @@
 //! (`billing`). Nothing here runs in production.
 
 pub mod billing;
+pub mod c2b;
 
 use anyhow::Context;
 use app::{customers::model::CustomerQuery, db::Db};

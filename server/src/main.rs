@@ -1,6 +1,6 @@
-//! `server [serve|migrate|seed-demo|bill|bench-seed|bench-explain|bench-billing]`: serve the app (default),
-//! apply migrations as the owner role, create the demo ISP, run the billing job once, or the
-//! tools `make bench` uses.
+//! `server [serve|migrate|seed-demo|bill|bench-…]`: serve the app (default), apply migrations
+//! as the owner role, create the demo ISP, run the billing job once, or the tools `make bench`
+//! uses (`bench-seed`, `bench-explain`, `bench-billing`, `bench-c2b-seed`).
 
 use anyhow::Context;
 use server::{config, demo, migrate, serve, telemetry};
@@ -12,7 +12,8 @@ const USAGE: &str = "usage: server [serve | migrate | seed-demo | bill]
   bill       run the billing job once for every tenant (APP_DATABASE_URL, JASIYO_BILLING_BATCH)
   bench-seed N          benchmarks only: fill the demo ISP up to N customers
   bench-explain [TEXT]  benchmarks only: the customers page's query plan (first page or a search)
-  bench-billing N       benchmarks only: one billing run renewing N services, against COPY";
+  bench-billing N       benchmarks only: one billing run renewing N services, against COPY
+  bench-c2b-seed N      benchmarks only: an ISP with N renewal invoices waiting for paybill payments";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -119,6 +120,34 @@ async fn main() -> anyhow::Result<()> {
             for (table, rows) in &figures.rows {
                 out.push_str(&format!("rows_{table}={rows}\n"));
             }
+            std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes())
+                .context("writing the figures")?;
+            Ok(())
+        }
+        "bench-c2b-seed" => {
+            let n: i64 = std::env::args()
+                .nth(2)
+                .context("how many customers?")?
+                .parse()
+                .context("a whole number of customers")?;
+            let pool = serve::connect(config::app_database()?, 2)
+                .await
+                .context("connecting to PostgreSQL as the runtime role (APP_DATABASE_URL)")?;
+            serve::check_runtime_role(&pool).await?;
+            let owner = serve::connect(config::owner_database()?, 1)
+                .await
+                .context("connecting to PostgreSQL as the owner role (DATABASE_URL)")?;
+            let state = app::state::AppState::new(app::db::Db::new(pool), config::secrets()?);
+            let seeded = server::bench::c2b::seed(&state, &owner, n).await?;
+            state.db.close().await;
+            owner.close().await;
+            // For the bench script, as `name=value` lines.
+            let out = format!(
+                "tenant={}\nhook={}\nseed_seconds={:.1}\n",
+                seeded.tenant,
+                seeded.hook_token,
+                seeded.seed.as_secs_f64()
+            );
             std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes())
                 .context("writing the figures")?;
             Ok(())

@@ -362,12 +362,14 @@ pub async fn settle_services(
     }
     let tenant = tx.tenant();
     let rows = sqlx::query!(
+        // The invoices by primary key first (`offset 0` keeps the subquery apart): with
+        // statistics that say few invoices are paid, PostgreSQL would otherwise walk the
+        // status index through every paid invoice of the ISP to find these few.
         r#"select s.id, s.status, i.period_end, p.validity_unit, p.validity_count
-             from invoices i
+             from (select * from invoices where tenant_id = $1 and id = any($2) offset 0) i
              join services s on s.tenant_id = i.tenant_id and s.id = i.service_id
              join plans p on p.tenant_id = s.tenant_id and p.id = s.plan_id
-            where i.tenant_id = $1 and i.id = any($2) and i.status = 'paid'
-              and i.purpose = 'period' and s.billing_mode = 'prepaid'
+            where i.status = 'paid' and i.purpose = 'period' and s.billing_mode = 'prepaid'
               and s.expires_at = i.period_start
               for update of s"#,
         tenant.0,

@@ -72,7 +72,7 @@ pub async fn run(state: &AppState, owner: &PgPool, n: i64) -> anyhow::Result<Fig
     ensure!(n > 0, "at least one service");
     let tenant = TenantId(Uuid::new_v4());
     let seed_started = Instant::now();
-    seed(state, tenant, n).await?;
+    seed(state, tenant, n, true).await?;
     // Statistics and a vacuum as a database in use would have them (the runtime role may not).
     sqlx::raw_sql(
         "vacuum (analyze) customers, services, payments, ledger_transactions, ledger_entries,
@@ -114,10 +114,11 @@ pub async fn run(state: &AppState, owner: &PgPool, n: i64) -> anyhow::Result<Fig
     })
 }
 
-/// A new ISP with one monthly plan and `n` customers, each with a prepaid service expiring
-/// tomorrow and a cash payment of one month's price as credit (payment, journal and its two
-/// entries), written set-based in transactions of 10,000 customers through the runtime role.
-async fn seed(state: &AppState, tenant: TenantId, n: i64) -> anyhow::Result<()> {
+/// A new ISP with one monthly plan and `n` customers (account numbers B1 to Bn), each with a
+/// prepaid service expiring tomorrow and, with `credit`, a cash payment of one month's price as
+/// credit (payment, journal and its two entries), written set-based in transactions of 10,000
+/// customers through the runtime role.
+pub async fn seed(state: &AppState, tenant: TenantId, n: i64, credit: bool) -> anyhow::Result<()> {
     let mut tx = state.db.tenant(tenant).await?;
     let slug = format!("bench-{}", &tenant.0.simple().to_string()[..8]);
     store::create_tenant(&mut tx, &slug, "Billing Benchmark Networks").await?;
@@ -175,8 +176,9 @@ async fn seed(state: &AppState, tenant: TenantId, n: i64) -> anyhow::Result<()> 
                     case leg when 1 then $4 else -$4 end, 'KES'
                from generate_series($2::bigint, $3::bigint) g, generate_series(1, 2) leg",
         ];
+        let steps = if credit { &steps[..] } else { &steps[..2] };
         for sql in steps {
-            sqlx::query(sql)
+            sqlx::query(*sql)
                 .bind(tenant.0)
                 .bind(from)
                 .bind(to)
