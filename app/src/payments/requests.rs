@@ -39,6 +39,8 @@ pub async fn customer_account(tx: &mut TenantTx, customer: Uuid) -> Result<Strin
     })
 }
 
+/// Marks a request failed (declined, refused, or reported with the wrong amount), unless it was
+/// paid: a payment is never undone by a later failure.
 pub async fn fail(
     tx: &mut TenantTx,
     id: Uuid,
