@@ -6,7 +6,8 @@
 
 mod support;
 
-use app::payments::{links, model::RequestStatus, paystack, paystack_wire};
+use app::payments::{links, model::RequestStatus, paystack, paystack_wire, stk};
+use chrono::{Duration, Utc};
 use server::simulators::paystack::Charge;
 use support::isp::{Isp, PAYSTACK_SECRET, isp};
 use uuid::Uuid;
@@ -252,4 +253,48 @@ async fn a_charge_we_did_not_start_waits_for_staff() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("Invalid key"), "{err}");
+}
+
+#[tokio::test]
+async fn a_checkout_whose_webhook_and_return_never_come_is_verified_by_the_poller() {
+    let isp = isp("ps-poll").await;
+    let (paid, _) = isp.customer("Silent Payer", "0712000705").await;
+    let (gone, _) = isp.customer("Gone Payer", "0712000706").await;
+    let paid_code = link(&isp, paid).await;
+    let gone_code = link(&isp, gone).await;
+    let (_, paid_ref) = checkout(&isp, &paid_code).await;
+    let (_, gone_ref) = checkout(&isp, &gone_code).await;
+    // One payer pays and closes the page; the webhook is lost. The other never pays.
+    isp.paystack.pay_without_webhook(&paid_ref).unwrap();
+    let start = Utc::now();
+    assert_eq!(stk::poll_due(&isp.state, start).await.unwrap(), 0);
+    assert_eq!(
+        stk::poll_due(&isp.state, start + Duration::minutes(3))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        isp.scalar(&format!(
+            "select count(*) from payments where channel = 'paystack' and reference = '{paid_ref}'
+               and customer_id = '{paid}'"
+        ))
+        .await,
+        1
+    );
+    let still = links::paystack_return(&isp.state, &gone_code, &gone_ref)
+        .await
+        .unwrap();
+    assert_eq!(still.status, RequestStatus::Pending);
+    // An hour on, the abandoned checkout is given up; nothing was credited for it.
+    stk::poll_due(&isp.state, start + Duration::minutes(61))
+        .await
+        .unwrap();
+    let gone_view = links::paystack_return(&isp.state, &gone_code, &gone_ref)
+        .await
+        .unwrap();
+    assert_eq!(gone_view.status, RequestStatus::Expired);
+    assert!(gone_view.message.contains("not completed"), "{}", gone_view.message);
+    assert_eq!(isp.scalar("select count(*) from payments").await, 1);
+    isp.assert_ledger_balanced().await;
 }

@@ -19,7 +19,7 @@ use crate::{
         daraja::http,
         events::{self, EventKind, Outcome, UnmatchedIn},
         paystack_wire::{Authorization, Envelope, Event, Initialize, Transaction, signature_valid},
-        requests::{Settlement, customer_account, fail, lock_by_ref, settle},
+        requests::{Settlement, customer_account, expire, fail, lock_by_ref, reschedule, settle},
         settings,
         stk::{Source, amount_due},
     },
@@ -27,6 +27,11 @@ use crate::{
 };
 
 pub const API_URL: &str = "https://api.paystack.co";
+
+/// A checkout whose webhook and return never came is verified this often (the payer may have
+/// paid and closed the page), and given up after `CHECKOUT_WAIT`.
+const VERIFY_EVERY: chrono::Duration = chrono::Duration::minutes(2);
+const CHECKOUT_WAIT: chrono::Duration = chrono::Duration::hours(1);
 
 /// The header Paystack signs webhooks in.
 pub const SIGNATURE_HEADER: &str = "x-paystack-signature";
@@ -181,8 +186,9 @@ pub async fn start(
     let terms = invoices::terms(&mut tx).await?;
     sqlx::query!(
         r#"insert into payment_requests (tenant_id, id, customer_id, provider, source, payer,
-                                         amount_minor, currency, provider_ref, status, created_at)
-           values ($1, $2, $3, 'paystack', $4, $5, $6, $7, $8, 'pending', $9)"#,
+                                         amount_minor, currency, provider_ref, status, created_at,
+                                         next_query_at)
+           values ($1, $2, $3, 'paystack', $4, $5, $6, $7, $8, 'pending', $9, $10)"#,
         tenant.0,
         id,
         input.customer,
@@ -191,7 +197,8 @@ pub async fn start(
         amount,
         terms.currency,
         reference,
-        now
+        now,
+        now + VERIFY_EVERY
     )
     .execute(tx.conn())
     .await?;
@@ -354,4 +361,58 @@ pub async fn webhook(
     tx.commit().await?;
     tracing::info!(key, ?outcome, "Paystack webhook applied");
     Ok(outcome)
+}
+
+/// The poller's turn for a pending checkout: verify it with Paystack and apply what it says;
+/// still open, ask again later, until an hour has passed.
+pub async fn poll_one(
+    state: &AppState,
+    tenant: TenantId,
+    id: Uuid,
+    created_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let reference = {
+        let mut tx = state.db.tenant(tenant).await?;
+        let reference = sqlx::query_scalar!(
+            "select provider_ref from payment_requests
+              where tenant_id = $1 and id = $2 and status = 'pending'",
+            tenant.0,
+            id
+        )
+        .fetch_optional(tx.conn())
+        .await?
+        .flatten();
+        tx.commit().await?;
+        reference
+    };
+    let Some(reference) = reference else {
+        return Ok(());
+    };
+    let verified = match secret(state, tenant).await {
+        Ok(secret) => verify(&base_url(state), &secret, &reference)
+            .await
+            .map_err(AppError::from),
+        Err(err) => Err(err),
+    };
+    let mut tx = state.db.tenant(tenant).await?;
+    match verified {
+        Ok(txn) if txn.succeeded() || txn.status == "failed" => {
+            apply_verified(&mut tx, state, &txn).await?;
+            tracing::info!(reference, status = %txn.status, "Paystack checkout settled by verify");
+        }
+        // Abandoned or still open on Paystack's side, or Paystack unreachable.
+        other => {
+            if now >= created_at + CHECKOUT_WAIT {
+                expire(&mut tx, id, "The card payment was not completed.", now).await?;
+            } else {
+                reschedule(&mut tx, id, now + VERIFY_EVERY).await?;
+            }
+            if let Err(err) = other {
+                tracing::warn!(reference, error = %err, "Paystack verify failed");
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(())
 }

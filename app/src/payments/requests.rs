@@ -65,6 +65,43 @@ pub async fn fail(
     Ok(())
 }
 
+/// When the poller next asks about a request.
+pub async fn reschedule(tx: &mut TenantTx, id: Uuid, at: DateTime<Utc>) -> Result<(), AppError> {
+    let tenant = tx.tenant();
+    sqlx::query!(
+        "update payment_requests set next_query_at = $3, query_attempts = query_attempts + 1
+          where tenant_id = $1 and id = $2",
+        tenant.0,
+        id,
+        at
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// No result within the time we wait (a later success still credits).
+pub async fn expire(
+    tx: &mut TenantTx,
+    id: Uuid,
+    desc: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let tenant = tx.tenant();
+    sqlx::query!(
+        "update payment_requests
+            set status = 'expired', result_desc = $3, settled_at = $4, next_query_at = null
+          where tenant_id = $1 and id = $2 and status in ('sending', 'pending')",
+        tenant.0,
+        id,
+        desc,
+        now
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
 /// A request as `settle` needs it, read under its row lock.
 pub struct Locked {
     pub id: Uuid,

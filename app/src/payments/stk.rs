@@ -25,7 +25,9 @@ use crate::{
         },
         events::{self, EventKind, Outcome, UnmatchedIn},
         model::RequestStatus,
-        requests::{Settlement, customer_account, fail, lock_by_id, lock_by_ref, settle},
+        requests::{
+            Settlement, customer_account, expire, fail, lock_by_id, lock_by_ref, reschedule, settle,
+        },
         settings,
     },
     phone::normalise_phone,
@@ -336,7 +338,8 @@ pub async fn callback(
     Ok(Some(outcome))
 }
 
-/// One round of the poller: every open push whose turn has come is asked about (or expired).
+/// One round of the poller: every open request whose turn has come is asked about (an STK
+/// query, a Paystack verify) or expired.
 /// Returns how many were looked at.
 pub async fn poll_due(state: &AppState, now: DateTime<Utc>) -> Result<usize, AppError> {
     let due = state.db.payment_requests_due(now, 200).await?;
@@ -360,41 +363,6 @@ pub async fn poll_forever(state: AppState, every: std::time::Duration) {
     }
 }
 
-async fn reschedule(tx: &mut TenantTx, id: Uuid, at: DateTime<Utc>) -> Result<(), AppError> {
-    let tenant = tx.tenant();
-    sqlx::query!(
-        "update payment_requests set next_query_at = $3, query_attempts = query_attempts + 1
-          where tenant_id = $1 and id = $2",
-        tenant.0,
-        id,
-        at
-    )
-    .execute(tx.conn())
-    .await?;
-    Ok(())
-}
-
-async fn expire(
-    tx: &mut TenantTx,
-    id: Uuid,
-    desc: &str,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    let tenant = tx.tenant();
-    sqlx::query!(
-        "update payment_requests
-            set status = 'expired', result_desc = $3, settled_at = $4, next_query_at = null
-          where tenant_id = $1 and id = $2 and status in ('sending', 'pending')",
-        tenant.0,
-        id,
-        desc,
-        now
-    )
-    .execute(tx.conn())
-    .await?;
-    Ok(())
-}
-
 #[tracing::instrument(level = "debug", skip(state))]
 async fn poll_one(
     state: &AppState,
@@ -405,7 +373,7 @@ async fn poll_one(
     let row = {
         let mut tx = state.db.tenant(tenant).await?;
         let row = sqlx::query!(
-            "select status, provider_ref, created_at from payment_requests
+            "select provider, status, provider_ref, created_at from payment_requests
               where tenant_id = $1 and id = $2",
             tenant.0,
             id
@@ -416,6 +384,9 @@ async fn poll_one(
         row
     };
     let Some(row) = row else { return Ok(()) };
+    if row.provider == "paystack" {
+        return crate::payments::paystack::poll_one(state, tenant, id, row.created_at, now).await;
+    }
     let deadline = row.created_at + WAIT;
     let checkout = match (row.status.as_str(), row.provider_ref) {
         ("pending", Some(checkout)) => checkout,

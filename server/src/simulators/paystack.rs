@@ -385,6 +385,11 @@ impl PaystackSim {
             .collect()
     }
 
+    /// The payer pays, and no webhook is sent (a lost delivery): only a verify finds out.
+    pub fn pay_without_webhook(&self, reference: &str) -> Result<(), String> {
+        settle(&self.sim, reference, "success", None).map(|_| ())
+    }
+
     pub fn webhooks_sent(&self) -> u32 {
         lock(&self.sim).webhooks_sent
     }
