@@ -425,3 +425,57 @@ async fn the_simulator_refuses_what_daraja_refuses() {
     assert!(err.to_string().contains("phone"), "{err}");
     assert_eq!(isp.scalar("select count(*) from payment_requests").await, 1);
 }
+
+#[tokio::test]
+async fn a_customer_whose_only_requests_came_to_nothing_can_still_be_deleted() {
+    let isp = isp("stk-del").await;
+    // A customer with no service (so no invoice): staff send a push for an amount they name,
+    // the payer cancels, and staff copied the payment link.
+    let customer = app::customers::model::CustomerForm {
+        name: "Brief Prospect".into(),
+        phone: "0712000901".into(),
+        ..Default::default()
+    }
+    .check()
+    .unwrap();
+    let detail = app::customers::service::create(
+        &isp.state,
+        &isp.staff,
+        &customer,
+        None,
+        &app::auth::session::RequestMeta::default(),
+    )
+    .await
+    .unwrap();
+    isp.sim
+        .set_stk_scenario(Some("254712000901"), Scenario::Cancelled);
+    let request = stk::push(
+        &isp.state,
+        isp.tenant,
+        &PushIn {
+            customer: detail.id,
+            phone: "0712000901".into(),
+            amount: Some(50_000),
+            invoice: None,
+            source: Source::Staff,
+            requested_by: Some(isp.staff.user_id),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(settled(&isp, request).await.status, RequestStatus::Failed);
+    app::payments::links::staff_link(&isp.state, &isp.staff, detail.id)
+        .await
+        .unwrap();
+    let removal = app::customers::service::delete(
+        &isp.state,
+        &isp.staff,
+        detail.id,
+        &app::auth::session::RequestMeta::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(removal, app::customers::model::Removal::Deleted);
+    assert_eq!(isp.scalar("select count(*) from payment_requests").await, 0);
+    assert_eq!(isp.scalar("select count(*) from payment_links").await, 0);
+}

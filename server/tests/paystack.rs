@@ -294,7 +294,11 @@ async fn a_checkout_whose_webhook_and_return_never_come_is_verified_by_the_polle
         .await
         .unwrap();
     assert_eq!(gone_view.status, RequestStatus::Expired);
-    assert!(gone_view.message.contains("not completed"), "{}", gone_view.message);
+    assert!(
+        gone_view.message.contains("not completed"),
+        "{}",
+        gone_view.message
+    );
     assert_eq!(isp.scalar("select count(*) from payments").await, 1);
     isp.assert_ledger_balanced().await;
 }
