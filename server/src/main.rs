@@ -91,19 +91,8 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         "bench-billing" => {
-            let n: i64 = std::env::args()
-                .nth(2)
-                .context("how many services?")?
-                .parse()
-                .context("a whole number of services")?;
-            let pool = serve::connect(config::app_database()?, 2)
-                .await
-                .context("connecting to PostgreSQL as the runtime role (APP_DATABASE_URL)")?;
-            serve::check_runtime_role(&pool).await?;
-            let owner = serve::connect(config::owner_database()?, 1)
-                .await
-                .context("connecting to PostgreSQL as the owner role (DATABASE_URL)")?;
-            let state = app::state::AppState::new(app::db::Db::new(pool), config::secrets()?);
+            let n = count_arg("services")?;
+            let (state, owner) = bench_connections().await?;
             let figures = server::bench::billing::run(&state, &owner, n).await?;
             state.db.close().await;
             owner.close().await;
@@ -125,19 +114,8 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         "bench-c2b-seed" => {
-            let n: i64 = std::env::args()
-                .nth(2)
-                .context("how many customers?")?
-                .parse()
-                .context("a whole number of customers")?;
-            let pool = serve::connect(config::app_database()?, 2)
-                .await
-                .context("connecting to PostgreSQL as the runtime role (APP_DATABASE_URL)")?;
-            serve::check_runtime_role(&pool).await?;
-            let owner = serve::connect(config::owner_database()?, 1)
-                .await
-                .context("connecting to PostgreSQL as the owner role (DATABASE_URL)")?;
-            let state = app::state::AppState::new(app::db::Db::new(pool), config::secrets()?);
+            let n = count_arg("customers")?;
+            let (state, owner) = bench_connections().await?;
             let seeded = server::bench::c2b::seed(&state, &owner, n).await?;
             state.db.close().await;
             owner.close().await;
@@ -158,4 +136,27 @@ async fn main() -> anyhow::Result<()> {
         }
         other => anyhow::bail!("unknown command {other:?}\n{USAGE}"),
     }
+}
+
+/// The benchmark commands' count argument (`server bench-… N`).
+fn count_arg(what: &str) -> anyhow::Result<i64> {
+    std::env::args()
+        .nth(2)
+        .with_context(|| format!("how many {what}?"))?
+        .parse()
+        .with_context(|| format!("a whole number of {what}"))
+}
+
+/// The runtime role's state and an owner pool (for vacuuming and the reference copies), as the
+/// benchmark commands use them.
+async fn bench_connections() -> anyhow::Result<(app::state::AppState, sqlx::PgPool)> {
+    let pool = serve::connect(config::app_database()?, 2)
+        .await
+        .context("connecting to PostgreSQL as the runtime role (APP_DATABASE_URL)")?;
+    serve::check_runtime_role(&pool).await?;
+    let owner = serve::connect(config::owner_database()?, 1)
+        .await
+        .context("connecting to PostgreSQL as the owner role (DATABASE_URL)")?;
+    let state = app::state::AppState::new(app::db::Db::new(pool), config::secrets()?);
+    Ok((state, owner))
 }

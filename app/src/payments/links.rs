@@ -147,7 +147,7 @@ pub async fn page(state: &AppState, code: &str) -> Result<PayLinkView, AppError>
     })
     .collect();
     let owed = ledger::balance(&mut tx, customer).await?;
-    let due = stk::amount_due(&mut tx, customer).await?;
+    let due = stk::amount_due_from(&mut tx, customer, owed).await?;
     let mpesa = sqlx::query_scalar!(
         r#"select (mpesa_consumer_key_enc is not null and mpesa_passkey_enc is not null
                    and mpesa_shortcode is not null) as "ready!"

@@ -80,6 +80,15 @@ pub struct PushIn {
 /// dearest active plan (a period paid ahead, kept as credit for the next renewal).
 pub async fn amount_due(tx: &mut TenantTx, customer: Uuid) -> Result<i64, AppError> {
     let owed = ledger::balance(tx, customer).await?;
+    amount_due_from(tx, customer, owed).await
+}
+
+/// `amount_due` for a customer whose balance (`owed`) the caller has already read.
+pub async fn amount_due_from(
+    tx: &mut TenantTx,
+    customer: Uuid,
+    owed: i64,
+) -> Result<i64, AppError> {
     if owed > 0 {
         return Ok(owed);
     }
