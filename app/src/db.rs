@@ -70,27 +70,48 @@ impl Db {
         Ok(id.map(TenantId))
     }
 
-    /// The ISP whose payment webhook token hashes to `hash_hex`. The lookup policy on
-    /// `payment_settings` shows only the row whose hash equals `app.hook_token_hash`, so a
-    /// provider's delivery finds its ISP, and a wrong token finds nothing.
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn tenant_by_hook_token_hash(
-        &self,
-        hash_hex: &str,
-    ) -> Result<Option<TenantId>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("select set_config('app.hook_token_hash', $1, true)")
-            .bind(hash_hex)
-            .execute(&mut *tx)
-            .await?;
-        let id = sqlx::query_scalar!(
-            "select tenant_id from payment_settings where hook_token_hash = decode($1, 'hex')",
+    /// Finds the ISP whose payment hook token hashes to `hash_hex` (the payment_settings lookup
+    /// policy shows that one row) and, in the same transaction, switches to it: a paybill
+    /// confirmation is stored in two round trips plus its insert and commit. `None` (and
+    /// nothing left open) when no ISP has that hash.
+    pub async fn hook_tenant(&self, hash_hex: &str) -> Result<Option<TenantTx>, sqlx::Error> {
+        // The hash is checked to be hex, so it can go into the BEGIN round trip as text.
+        if hash_hex.is_empty() || !hash_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let begin = format!("begin; select set_config('app.hook_token_hash', '{hash_hex}', true)");
+        let mut tx = self.pool.begin_with(AssertSqlSafe(begin)).await?;
+        // The row found switches the transaction to its tenant as it is read.
+        let found = sqlx::query!(
+            r#"select tenant_id, set_config('app.tenant_id', tenant_id::text, true) as switched
+                 from payment_settings where hook_token_hash = decode($1, 'hex')"#,
             hash_hex
         )
         .fetch_optional(&mut *tx)
         .await?;
-        tx.commit().await?;
-        Ok(id.map(TenantId))
+        match found {
+            Some(row) => Ok(Some(TenantTx {
+                tx,
+                tenant: TenantId(row.tenant_id),
+            })),
+            None => {
+                tx.commit().await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The ISP whose payment hook token hashes to `hash_hex`; see `hook_tenant`.
+    pub async fn tenant_by_hook_token_hash(
+        &self,
+        hash_hex: &str,
+    ) -> Result<Option<TenantId>, sqlx::Error> {
+        let Some(tx) = self.hook_tenant(hash_hex).await? else {
+            return Ok(None);
+        };
+        let tenant = tx.tenant;
+        tx.tx.commit().await?;
+        Ok(Some(tenant))
     }
 
     /// Finds the session whose token hashes to `token_hash_hex` and, in the same transaction,
@@ -187,6 +208,27 @@ impl Db {
             .into_iter()
             .map(|r| (TenantId(r.tenant_id), r.id))
             .collect())
+    }
+
+    /// ISPs with paybill confirmations stored by `before` and not yet applied, through the
+    /// provider_events_apply_worker policy (`app.worker = 'payments'`).
+    pub async fn tenants_with_unapplied_c2b(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<TenantId>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("select set_config('app.worker', 'payments', true)")
+            .execute(&mut *tx)
+            .await?;
+        let rows = sqlx::query_scalar!(
+            r#"select distinct tenant_id from provider_events
+                where outcome is null and kind = 'c2b_confirmation' and received_at <= $1"#,
+            before
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows.into_iter().map(TenantId).collect())
     }
 
     /// Open payment requests whose next STK query (or expiry) is due, across tenants (at most

@@ -2,7 +2,7 @@
 
 use crate::{
     auth::session::Timeouts, clock::Clock, db::Db, error::AppError, mail::mailer::Mailer,
-    secrets::Secrets,
+    payments::applier::C2bApplier, secrets::Secrets,
 };
 
 /// Shared, cheap to clone (everything inside is reference-counted).
@@ -16,6 +16,8 @@ pub struct AppState {
     pub secrets: Secrets,
     /// Where the payment providers are (the simulators in demo mode and tests).
     pub providers: ProviderUrls,
+    /// Applies stored paybill confirmations in batches.
+    pub c2b: C2bApplier,
 }
 
 /// Base URLs that replace the providers' real ones; `None` uses the real service.
@@ -36,6 +38,7 @@ impl AppState {
             mailer: Mailer::disabled("http://127.0.0.1:3000"),
             secrets,
             providers: ProviderUrls::default(),
+            c2b: C2bApplier::default(),
         }
     }
 }

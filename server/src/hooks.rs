@@ -50,12 +50,16 @@ fn refused(err: &AppError) -> Response {
     (status, Json(json!({"error": err.to_string()}))).into_response()
 }
 
+fn unknown_hook() -> AppError {
+    AppError::NotFound {
+        what: "That payment hook".into(),
+    }
+}
+
 async fn tenant(state: &AppState, token: &str) -> Result<TenantId, AppError> {
     settings::tenant_by_hook_token(&state.db, token)
         .await?
-        .ok_or_else(|| AppError::NotFound {
-            what: "That payment hook".into(),
-        })
+        .ok_or_else(unknown_hook)
 }
 
 /// Runs `apply` for the ISP the token names and answers with what it returns, or refuses.
@@ -69,6 +73,10 @@ where
         apply(state.clone(), tenant).await
     }
     .await;
+    reply(result)
+}
+
+fn reply(result: Result<serde_json::Value, AppError>) -> Response {
     match result {
         Ok(answer) => Json(answer).into_response(),
         Err(err) => refused(&err),
@@ -86,17 +94,22 @@ async fn c2b_validation(
     .await
 }
 
-/// Credited, queued as unmatched, or a replay: Daraja hears success every time.
+/// Stored (and applied a moment later) or a replay: Daraja hears success every time. The
+/// busiest hook, so the token lookup and the storing share one transaction.
 async fn c2b_confirmation(
     State(state): State<AppState>,
     Path(token): Path<String>,
     body: Bytes,
 ) -> Response {
-    answer(state, &token, |state, tenant| async move {
-        c2b::confirm(&state, tenant, &body).await?;
+    let result = async {
+        let tx = settings::hook_transaction(&state.db, &token)
+            .await?
+            .ok_or_else(unknown_hook)?;
+        c2b::confirm(&state, tx, &body).await?;
         Ok(c2b_confirmed())
-    })
-    .await
+    }
+    .await;
+    reply(result)
 }
 
 /// An STK push's result; a replay or a result for a push already settled is still success.

@@ -146,6 +146,10 @@ pub async fn run() -> anyhow::Result<()> {
         Duration::from_secs(5),
     ));
 
+    // Paybill confirmations are applied in batches as they arrive (and any left waiting by a
+    // restart, at once).
+    state.c2b.start(&state);
+
     // Renewals, postpaid billing days, overdue invoices and cut-offs, on a schedule.
     let (every, batch_size) = config::billing()?;
     tokio::spawn(app::billing::job::run_forever(

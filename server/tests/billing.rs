@@ -555,6 +555,37 @@ async fn renewals_come_before_expiry_and_credit_pays_them_and_moves_the_expiry()
     isp.pay(renewal.0, None, "RCPT-2").await.unwrap();
     let now = isp.state.clock.now();
     assert_eq!(isp.expiry(service).await, now + Duration::days(30));
+    // The reconnection and the receipt wait in the outbox, written with the payment.
+    let mut tx = isp.db.db().tenant(isp.tenant).await.unwrap();
+    let extended: Vec<(Uuid, String, String)> = sqlx::query_as(
+        "select service_id, body ->> 'was', body ->> 'expires_at' from outbox_events
+          where topic = 'service.extended' and customer_id = $1 order by created_at",
+    )
+    .bind(alice)
+    .fetch_all(tx.conn())
+    .await
+    .unwrap();
+    let expiry = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap();
+    assert_eq!(
+        extended.len(),
+        1,
+        "the renewal paid from credit is the job's, not the outbox's"
+    );
+    assert_eq!(
+        (extended[0].0, extended[0].1.as_str()),
+        (service, "expired")
+    );
+    assert_eq!(expiry(&extended[0].2), now + Duration::days(30));
+    let receipts: Vec<String> = sqlx::query_scalar(
+        "select p.reference from outbox_events o join payments p on p.id = o.payment_id
+          where o.topic = 'payment.received' and o.customer_id = $1 order by p.reference",
+    )
+    .bind(alice)
+    .fetch_all(tx.conn())
+    .await
+    .unwrap();
+    assert_eq!(receipts, ["RCPT-1", "RCPT-2"]);
+    tx.commit().await.unwrap();
     isp.assert_books().await;
 }
 

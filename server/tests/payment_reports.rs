@@ -31,11 +31,13 @@ async fn payments_are_listed_exported_and_reconciled_to_the_cent() {
         .pay_c2b(&paybill(&account_a, "2000.00"))
         .await
         .unwrap();
+    isp.applied().await;
     let extra = isp
         .sim
         .pay_c2b(&paybill(&account_a, "500.00"))
         .await
         .unwrap();
+    isp.applied().await;
     // B: half in cash, the rest by card.
     let invoice_b = isp
         .scalar_uuid(&format!(

@@ -155,6 +155,8 @@ async fn a_shuffled_stream_of_deliveries_credits_each_payment_once() {
     .collect()
     .await;
     assert_eq!(statuses.len(), 1_000);
+    // Paybill confirmations are answered once stored and applied a moment later.
+    isp.applied().await;
     assert!(
         statuses.iter().all(|s| *s == 200),
         "seed {seed}: every delivery answered 200"

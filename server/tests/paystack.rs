@@ -302,3 +302,36 @@ async fn a_checkout_whose_webhook_and_return_never_come_is_verified_by_the_polle
     assert_eq!(isp.scalar("select count(*) from payments").await, 1);
     isp.assert_ledger_balanced().await;
 }
+
+#[tokio::test]
+async fn the_isps_choice_for_pay_now_comes_first_on_the_payment_link() {
+    let isp = isp("ps-first").await;
+    let (customer, _) = isp.customer("Njeri Choice", "0712000709").await;
+    let code = link(&isp, customer).await;
+    let mut browser = support::client::Client::new(isp.state.clone());
+    // Order of the two forms in the server-rendered page.
+    let order = |html: &str| {
+        let stk = html
+            .find("data-testid=\"pay-now\"")
+            .expect("the M-Pesa form");
+        let card = html
+            .find("data-testid=\"pay-card\"")
+            .expect("the card form");
+        stk < card
+    };
+
+    // Not chosen (or M-Pesa chosen): the M-Pesa prompt first, the card underneath.
+    assert!(!links::page(&isp.state, &code).await.unwrap().paystack_first);
+    let page = browser.get(&format!("/pay/{code}")).await;
+    assert_eq!(page.status.as_u16(), 200);
+    assert!(order(&page.body), "M-Pesa first");
+    assert!(page.body.contains("Pay by card instead"));
+
+    // Paystack chosen: its checkout is "Pay now", the M-Pesa prompt the alternative.
+    isp.settings_with(false, "paystack").await;
+    assert!(links::page(&isp.state, &code).await.unwrap().paystack_first);
+    let page = browser.get(&format!("/pay/{code}")).await;
+    assert!(!order(&page.body), "Paystack first");
+    assert!(page.body.contains("Pay with an M-Pesa prompt instead"));
+    assert!(page.body.contains("Pay KES 2,000 now"), "{}", page.body);
+}

@@ -170,6 +170,13 @@ const PROBES: &[(&str, &str)] = &[
                  'paystack', 'staff', 'probe@example.test', 100, 'KES', 'failed', $2, now())",
     ),
     (
+        "outbox_events",
+        "insert into outbox_events (tenant_id, id, topic, customer_id, body, created_at)
+         values ($1, gen_random_uuid(), 'payment.received',
+                 coalesce((select id from customers where tenant_id = $1 limit 1), gen_random_uuid()),
+                 jsonb_build_object('probe', $2::text), now())",
+    ),
+    (
         "payment_links",
         "insert into payment_links (tenant_id, customer_id, code_enc, code_hash, created_at)
          values ($1, coalesce((select id from customers where tenant_id = $1 limit 1), gen_random_uuid()),

@@ -11,8 +11,8 @@ use crate::{
     auth::{identity::Staff, model::Permission, session::RequestMeta},
     billing::{
         invoices::{
-            self, IssueSpec, LineSpec, Terms, apply_credit, lock_counter, open_invoices, refresh,
-            restore_postpaid, set_counter, settle_services,
+            self, IssueSpec, LineSpec, Terms, apply_credit, lock_counter, named_first,
+            open_invoices, refresh, restore_postpaid, set_counter, settle_services,
         },
         ledger::{self, Journal, Posting},
         model::{
@@ -23,6 +23,7 @@ use crate::{
     customers::{model::BillingMode, service::PlanTerms},
     db::TenantTx,
     error::AppError,
+    outbox,
     state::AppState,
 };
 
@@ -96,17 +97,19 @@ fn reason(field: &str, input: &str) -> Result<String, AppError> {
 }
 
 /// What follows every posting that touched invoices: their balances and statuses from the
-/// ledger, the periods now paid for, and a postpaid cut-off lifted once nothing is past due.
+/// ledger, the periods now paid for (each move written to the outbox), and a postpaid cut-off
+/// lifted once nothing is past due.
 async fn follow_ledger(
     tx: &mut TenantTx,
     terms: &Terms,
     now: DateTime<Utc>,
     invoices: &[Uuid],
-    customer: Uuid,
+    customers: &[Uuid],
 ) -> Result<(), AppError> {
     refresh(tx, invoices, now).await?;
-    settle_services(tx, terms, now, invoices).await?;
-    restore_postpaid(tx, terms, now, customer).await?;
+    let extended = settle_services(tx, terms, now, invoices).await?;
+    outbox::record(tx, now, &[], &extended).await?;
+    restore_postpaid(tx, terms, now, customers).await?;
     Ok(())
 }
 
@@ -124,33 +127,63 @@ pub struct PaymentIn {
     pub invoice: Option<Uuid>,
 }
 
-/// Records a payment and everything it pays, inside the caller's transaction: the payment row
-/// (its reference unique per channel), one ledger transaction, allocation to open invoices,
-/// their statuses, and the periods it buys. Returns the payment id.
+/// Records a payment and everything it pays, inside the caller's transaction; see
+/// `apply_payments`. Returns the payment id.
 pub async fn apply_payment(
     tx: &mut TenantTx,
     terms: &Terms,
     now: DateTime<Utc>,
     payment: &PaymentIn,
 ) -> Result<Uuid, AppError> {
-    if payment.amount <= 0 {
+    let ids = apply_payments(tx, terms, now, std::slice::from_ref(payment)).await?;
+    ids.into_iter().next().ok_or_else(|| {
+        AppError::internal(&std::io::Error::other(
+            "a payment was applied without an id",
+        ))
+    })
+}
+
+/// Records payments and everything they pay, inside the caller's transaction, in the same dozen
+/// statements however many there are: the payment rows (a reference unique per channel), one
+/// ledger transaction each, allocation to open invoices (the named one, then oldest first; a
+/// customer's later payment in the batch sees what the earlier ones paid), the invoices'
+/// statuses, the periods they buy, and the outbox rows. Returns the payment ids in order.
+pub async fn apply_payments(
+    tx: &mut TenantTx,
+    terms: &Terms,
+    now: DateTime<Utc>,
+    payments: &[PaymentIn],
+) -> Result<Vec<Uuid>, AppError> {
+    if payments.is_empty() {
+        return Ok(Vec::new());
+    }
+    if payments.iter().any(|p| p.amount <= 0) {
         return Err(AppError::invalid("amount", "must be more than zero"));
     }
     let tenant = tx.tenant();
-    let id = Uuid::new_v4();
+    let ids: Vec<Uuid> = payments.iter().map(|_| Uuid::new_v4()).collect();
+    let customers: Vec<Uuid> = payments.iter().map(|p| p.customer).collect();
+    let channels: Vec<&str> = payments.iter().map(|p| p.channel.as_str()).collect();
+    let amounts: Vec<i64> = payments.iter().map(|p| p.amount).collect();
+    let references: Vec<&str> = payments.iter().map(|p| p.reference.as_str()).collect();
+    let received: Vec<DateTime<Utc>> = payments.iter().map(|p| p.received_at).collect();
+    let recorded_by: Vec<Option<Uuid>> = payments.iter().map(|p| p.recorded_by).collect();
     let inserted = sqlx::query!(
         r#"insert into payments (tenant_id, id, customer_id, channel, amount_minor, currency,
                                  reference, received_at, recorded_by, created_at)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"#,
+           select $1, u.id, u.customer, u.channel, u.amount, $7, u.reference, u.received, u.by, $10
+             from unnest($2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::text[],
+                         $8::timestamptz[], $9::uuid[])
+                  as u(id, customer, channel, amount, reference, received, by)"#,
         tenant.0,
-        id,
-        payment.customer,
-        payment.channel.as_str(),
-        payment.amount,
+        &ids,
+        &customers,
+        &channels as &[&str],
+        &amounts,
+        &references as &[&str],
         terms.currency,
-        payment.reference,
-        payment.received_at,
-        payment.recorded_by,
+        &received,
+        &recorded_by as &[Option<Uuid>],
         now
     )
     .execute(tx.conn())
@@ -168,32 +201,61 @@ pub async fn apply_payment(
         }
         Err(e) => return Err(e.into()),
     }
-    let open = open_invoices(tx, payment.customer, payment.invoice).await?;
-    let (parts, left) = ledger::allocate(payment.amount, &open);
-    let mut journal = Journal::new(
-        TxKind::Payment,
-        ("payment", id),
-        format!("payment:{id}"),
-        format!("{} payment {}", payment.channel.label(), payment.reference),
-    )
-    .by(payment.recorded_by);
-    journal.push(Posting::to(
-        Account::Clearing(payment.channel),
-        payment.amount,
-    ));
-    let mut touched = Vec::with_capacity(parts.len());
-    for (invoice, amount) in parts {
-        journal.push(Posting::receivable(
-            payment.customer,
-            Some(invoice),
-            -amount,
+    let mut distinct = customers.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut open = open_invoices(tx, &distinct).await?;
+    let mut journals = Vec::with_capacity(payments.len());
+    let mut touched = Vec::new();
+    for (payment, id) in payments.iter().zip(&ids) {
+        let owed = open.entry(payment.customer).or_default();
+        let mut order = owed.clone();
+        named_first(&mut order, payment.invoice);
+        let (parts, left) = ledger::allocate(payment.amount, &order);
+        let mut journal = Journal::new(
+            TxKind::Payment,
+            ("payment", *id),
+            format!("payment:{id}"),
+            format!("{} payment {}", payment.channel.label(), payment.reference),
+        )
+        .by(payment.recorded_by);
+        journal.push(Posting::to(
+            Account::Clearing(payment.channel),
+            payment.amount,
         ));
-        touched.push(invoice);
+        for (invoice, amount) in parts {
+            journal.push(Posting::receivable(
+                payment.customer,
+                Some(invoice),
+                -amount,
+            ));
+            // What this payment paid is no longer open to the customer's next one.
+            if let Some(entry) = owed.iter_mut().find(|(open_id, _)| *open_id == invoice) {
+                entry.1 -= amount;
+            }
+            touched.push(invoice);
+        }
+        owed.retain(|(_, balance)| *balance > 0);
+        journal.push(Posting::receivable(payment.customer, None, -left));
+        journals.push(journal);
     }
-    journal.push(Posting::receivable(payment.customer, None, -left));
-    ledger::post(tx, now, &terms.currency, &[journal]).await?;
-    follow_ledger(tx, terms, now, &touched, payment.customer).await?;
-    Ok(id)
+    ledger::post(tx, now, &terms.currency, &journals).await?;
+    touched.sort_unstable();
+    touched.dedup();
+    follow_ledger(tx, terms, now, &touched, &distinct).await?;
+    let received: Vec<outbox::Received<'_>> = payments
+        .iter()
+        .zip(&ids)
+        .map(|(p, id)| outbox::Received {
+            payment: *id,
+            customer: p.customer,
+            channel: p.channel.as_str(),
+            amount_minor: p.amount,
+            reference: &p.reference,
+        })
+        .collect();
+    outbox::record(tx, now, &received, &[]).await?;
+    Ok(ids)
 }
 
 /// Marks an invoice paid with cash or an offline (bank) payment. The amount defaults to what
@@ -300,7 +362,7 @@ pub async fn waive(
     ));
     ledger::post(&mut tx, now, &terms.currency, &[journal]).await?;
     close(&mut tx, invoice, InvoiceStatus::Waived, &why, now).await?;
-    follow_ledger(&mut tx, &terms, now, &[invoice], locked.customer).await?;
+    follow_ledger(&mut tx, &terms, now, &[invoice], &[locked.customer]).await?;
     audit(
         &mut tx,
         state,
@@ -411,7 +473,7 @@ pub async fn cancel(
         apply_credit(&mut tx, &mut journal, locked.customer, freed, Some(invoice)).await?;
     ledger::post(&mut tx, now, &terms.currency, &[journal]).await?;
     touched.push(invoice);
-    follow_ledger(&mut tx, &terms, now, &touched, locked.customer).await?;
+    follow_ledger(&mut tx, &terms, now, &touched, &[locked.customer]).await?;
     audit(
         &mut tx,
         state,
@@ -523,7 +585,7 @@ pub async fn credit_note_in(
     .await?;
     ledger::post(tx, now, &terms.currency, &[journal]).await?;
     touched.push(invoice);
-    follow_ledger(tx, terms, now, &touched, locked.customer).await?;
+    follow_ledger(tx, terms, now, &touched, &[locked.customer]).await?;
     Ok(number)
 }
 

@@ -2,6 +2,8 @@
 //! and balance equal to what the ledger says, and moving a service's expiry when the invoice
 //! for its next period is paid.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -346,31 +348,42 @@ pub struct PaidPeriod {
     pub count: u32,
 }
 
+/// A service a payment moved into its paid period, for the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extended {
+    pub service: Uuid,
+    pub customer: Uuid,
+    /// Its status before: `expired` means it was cut off and is now to be reconnected.
+    pub was: String,
+    pub expires: DateTime<Utc>,
+}
+
 /// A service whose next period's invoice is now paid gets that period: its expiry moves to the
 /// period's end. A service already cut off (expired) starts a fresh period from now instead, so
 /// a customer who pays late is not charged for days they had no service; and a period that
 /// would already be over starts from now too. Applies to each service once: after the move its
-/// expiry no longer equals the period's start. Returns how many services moved.
+/// expiry no longer equals the period's start. Returns the services that moved.
 pub async fn settle_services(
     tx: &mut TenantTx,
     terms: &Terms,
     now: DateTime<Utc>,
     invoice_ids: &[Uuid],
-) -> Result<usize, AppError> {
+) -> Result<Vec<Extended>, AppError> {
     if invoice_ids.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let tenant = tx.tenant();
     let rows = sqlx::query!(
         // The invoices by primary key first (`offset 0` keeps the subquery apart): with
         // statistics that say few invoices are paid, PostgreSQL would otherwise walk the
         // status index through every paid invoice of the ISP to find these few.
-        r#"select s.id, s.status, i.period_end, p.validity_unit, p.validity_count
+        r#"select s.id, s.customer_id, s.status, i.period_end, p.validity_unit, p.validity_count
              from (select * from invoices where tenant_id = $1 and id = any($2) offset 0) i
              join services s on s.tenant_id = i.tenant_id and s.id = i.service_id
              join plans p on p.tenant_id = s.tenant_id and p.id = s.plan_id
             where i.status = 'paid' and i.purpose = 'period' and s.billing_mode = 'prepaid'
               and s.expires_at = i.period_start
+            order by s.id
               for update of s"#,
         tenant.0,
         invoice_ids
@@ -378,7 +391,9 @@ pub async fn settle_services(
     .fetch_all(tx.conn())
     .await?;
     let mut paid = Vec::with_capacity(rows.len());
+    let mut customers = Vec::with_capacity(rows.len());
     for row in rows {
+        customers.push(row.customer_id);
         paid.push(PaidPeriod {
             service: row.id,
             status: row.status,
@@ -387,20 +402,32 @@ pub async fn settle_services(
             count: u32::try_from(row.validity_count).unwrap_or(1),
         });
     }
-    move_expiries(tx, terms, now, &paid).await
+    let expiries = move_expiries(tx, terms, now, &paid).await?;
+    Ok(paid
+        .into_iter()
+        .zip(customers)
+        .zip(expiries)
+        .map(|((p, customer), expires)| Extended {
+            service: p.service,
+            customer,
+            was: p.status,
+            expires,
+        })
+        .collect())
 }
 
 /// Moves each service in `paid` (locked by the caller) into its paid period; see
 /// `settle_services`. The billing job calls this directly: it has just locked the services and
-/// issued the invoices, so it knows every field without asking the database again.
+/// issued the invoices, so it knows every field without asking the database again. Returns each
+/// service's new expiry, in the order given.
 pub async fn move_expiries(
     tx: &mut TenantTx,
     terms: &Terms,
     now: DateTime<Utc>,
     paid: &[PaidPeriod],
-) -> Result<usize, AppError> {
+) -> Result<Vec<DateTime<Utc>>, AppError> {
     if paid.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let tenant = tx.tenant();
     let mut ids = Vec::with_capacity(paid.len());
@@ -433,7 +460,7 @@ pub async fn move_expiries(
     )
     .execute(tx.conn())
     .await?;
-    Ok(ids.len())
+    Ok(expiries)
 }
 
 /// A postpaid service cut off for an unpaid invoice comes back once nothing it owes is past
@@ -442,19 +469,19 @@ pub async fn restore_postpaid(
     tx: &mut TenantTx,
     terms: &Terms,
     now: DateTime<Utc>,
-    customer: Uuid,
+    customers: &[Uuid],
 ) -> Result<u64, AppError> {
     let tenant = tx.tenant();
     let restored = sqlx::query!(
         r#"update services s set status = 'active', updated_at = $3
-            where s.tenant_id = $1 and s.customer_id = $2 and s.billing_mode = 'postpaid'
+            where s.tenant_id = $1 and s.customer_id = any($2) and s.billing_mode = 'postpaid'
               and s.status = 'expired' and s.expires_at > $3
               and not exists (select 1 from invoices i
                                where i.tenant_id = s.tenant_id and i.service_id = s.id
                                  and i.status in ('pending', 'overdue')
                                  and i.due_at + make_interval(days => $4) <= $3)"#,
         tenant.0,
-        customer,
+        customers,
         now,
         terms.zone.grace_period_days
     )
@@ -463,27 +490,39 @@ pub async fn restore_postpaid(
     Ok(restored.rows_affected())
 }
 
-/// Open invoices of a customer, locked, in the order money pays them: `first` (the one the
-/// payer named) if open, then oldest due first.
+/// Open invoices of each of `customers`, locked, oldest due first: the order money pays them.
+/// Locks are taken customer by customer in id order, so two transactions paying overlapping
+/// customers wait for each other instead of deadlocking.
 pub async fn open_invoices(
     tx: &mut TenantTx,
-    customer: Uuid,
-    first: Option<Uuid>,
-) -> Result<Vec<(Uuid, i64)>, AppError> {
+    customers: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<(Uuid, i64)>>, AppError> {
     let tenant = tx.tenant();
     let rows = sqlx::query!(
-        r#"select id, balance_minor from invoices
-            where tenant_id = $1 and customer_id = $2 and status in ('pending', 'overdue')
+        r#"select customer_id, id, balance_minor from invoices
+            where tenant_id = $1 and customer_id = any($2) and status in ('pending', 'overdue')
               and balance_minor > 0
-            order by (id = $3) desc, due_at, number
+            order by customer_id, due_at, number
               for update"#,
         tenant.0,
-        customer,
-        first.unwrap_or_default()
+        customers
     )
     .fetch_all(tx.conn())
     .await?;
-    Ok(rows.into_iter().map(|r| (r.id, r.balance_minor)).collect())
+    let mut open: HashMap<Uuid, Vec<(Uuid, i64)>> = HashMap::new();
+    for row in rows {
+        open.entry(row.customer_id)
+            .or_default()
+            .push((row.id, row.balance_minor));
+    }
+    Ok(open)
+}
+
+/// Puts `first` (the invoice the payer named), when it is among `open`, at the front.
+pub fn named_first(open: &mut [(Uuid, i64)], first: Option<Uuid>) {
+    if let Some(at) = first.and_then(|f| open.iter().position(|(id, _)| *id == f)) {
+        open[..=at].rotate_right(1);
+    }
 }
 
 /// Moves `credit` of a customer's unallocated credit onto their open invoices (oldest first)
@@ -498,8 +537,10 @@ pub async fn apply_credit(
     if credit <= 0 {
         return Ok(Vec::new());
     }
-    let open: Vec<(Uuid, i64)> = open_invoices(tx, customer, None)
+    let open: Vec<(Uuid, i64)> = open_invoices(tx, &[customer])
         .await?
+        .remove(&customer)
+        .unwrap_or_default()
         .into_iter()
         .filter(|(id, _)| Some(*id) != skip)
         .collect();
@@ -537,4 +578,21 @@ pub async fn revenue_kind(tx: &mut TenantTx, invoice: Uuid) -> Result<PlanKind, 
     Ok(kind
         .and_then(|k| PlanKind::parse(&k).ok())
         .unwrap_or(PlanKind::Pppoe))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_named_invoice_goes_first_and_the_rest_keep_their_order() {
+        let [a, b, c, d] = [1, 2, 3, 4].map(Uuid::from_u128);
+        let mut open = vec![(a, 100), (b, 200), (c, 300)];
+        named_first(&mut open, Some(c));
+        assert_eq!(open, vec![(c, 300), (a, 100), (b, 200)]);
+        // One that is not open, or none at all, changes nothing.
+        named_first(&mut open, Some(d));
+        named_first(&mut open, None);
+        assert_eq!(open, vec![(c, 300), (a, 100), (b, 200)]);
+    }
 }

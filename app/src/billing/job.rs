@@ -318,7 +318,9 @@ async fn batch(
                 })
             })
             .collect();
-        invoices::move_expiries(&mut tx, &terms, now, &paid).await?
+        invoices::move_expiries(&mut tx, &terms, now, &paid)
+            .await?
+            .len()
     } else {
         // Postpaid service runs on: its billed period is its new expiry.
         let (ids, expiries): (Vec<Uuid>, Vec<DateTime<Utc>>) = ends.into_iter().unzip();

@@ -338,6 +338,9 @@ impl C2b {
         if c2b.trans_id.trim().is_empty() {
             return Err(field("TransID", "is empty"));
         }
+        if c2b.trans_id.trim().chars().count() > 100 {
+            return Err(field("TransID", "is longer than 100 characters"));
+        }
         if c2b.trans_amount <= 0 {
             return Err(field("TransAmount", "must be more than zero"));
         }

@@ -148,15 +148,16 @@ pub async fn page(state: &AppState, code: &str) -> Result<PayLinkView, AppError>
     .collect();
     let owed = ledger::balance(&mut tx, customer).await?;
     let due = stk::amount_due_from(&mut tx, customer, owed).await?;
-    let mpesa = sqlx::query_scalar!(
+    let (mpesa, paystack_chosen) = sqlx::query!(
         r#"select (mpesa_consumer_key_enc is not null and mpesa_passkey_enc is not null
-                   and mpesa_shortcode is not null) as "ready!"
+                   and mpesa_shortcode is not null) as "ready!",
+                  stk_provider is not distinct from 'paystack' as "paystack_chosen!"
              from payment_settings where tenant_id = $1"#,
         tenant.0
     )
     .fetch_optional(tx.conn())
     .await?
-    .unwrap_or(false);
+    .map_or((false, false), |r| (r.ready, r.paystack_chosen));
     let paystack = paystack::enabled(&mut tx).await?;
     let open_request = sqlx::query_scalar!(
         "select id from payment_requests
@@ -179,6 +180,7 @@ pub async fn page(state: &AppState, code: &str) -> Result<PayLinkView, AppError>
         phone: display_phone(&row.phone),
         mpesa,
         paystack,
+        paystack_first: paystack && paystack_chosen,
         email: row.email.unwrap_or_default(),
         open_request,
         utc_offset_seconds: offset_seconds(&zone, now),

@@ -3,6 +3,8 @@
 
 pub mod api;
 #[cfg(feature = "ssr")]
+pub mod applier;
+#[cfg(feature = "ssr")]
 pub mod c2b;
 #[cfg(feature = "ssr")]
 pub mod daraja;

@@ -273,6 +273,8 @@ pub struct PayLinkView {
     pub mpesa: bool,
     /// Paystack (card) is set up.
     pub paystack: bool,
+    /// The ISP chose Paystack for "Pay now" (Payment settings): its checkout comes first.
+    pub paystack_first: bool,
     /// The customer's email, to pre-fill for a Paystack receipt.
     pub email: String,
     /// A push already on the phone, to follow instead of sending another.
@@ -384,10 +386,25 @@ pub struct ProviderEventRow {
     pub kind: String,
     pub event_id: String,
     pub received_at: chrono::DateTime<chrono::Utc>,
+    /// credited, unmatched, ignored or failed; `None` while a paybill confirmation waits for
+    /// the applier.
     pub outcome: Option<String>,
+    /// Why a failed one was refused.
+    pub error: Option<String>,
     pub replays: i32,
     /// The body as received, pretty-printed.
     pub payload: String,
+}
+
+impl ProviderEventRow {
+    /// What came of it, for the Provider events table.
+    pub fn outcome_label(&self) -> String {
+        match (self.outcome.as_deref(), self.error.as_deref()) {
+            (None, _) => "waiting to be applied".into(),
+            (Some("failed"), Some(why)) => format!("failed: {why}"),
+            (Some(outcome), _) => outcome.to_string(),
+        }
+    }
 }
 
 /// What an M-Pesa STK result code means, for the payer.

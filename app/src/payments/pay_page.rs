@@ -141,8 +141,10 @@ fn PayCard(
             </dl>
             <RequestStatusBox current offset />
             {move || error().map(|e| view! { <p class="alert alert-danger" role="alert" data-testid="pay-error">{e}</p> })}
-            {if page.mpesa && due > 0 {
-                view! {
+            {
+                // The ISP's choice for "Pay now" (Payment settings) comes first; the other, when
+                // set up, is offered underneath.
+                let stk_form = (page.mpesa && due > 0).then(|| view! {
                     <ActionForm action=pay>
                         <div class="form">
                             <input type="hidden" name="code" value=code.clone() />
@@ -156,13 +158,9 @@ fn PayCard(
                             <p class="muted small">"You will get an M-Pesa prompt on this phone. Enter your PIN to pay."</p>
                         </div>
                     </ActionForm>
-                }.into_any()
-            } else {
-                ().into_any()
-            }}
-            {(page.paystack && due > 0).then(|| view! {
-                <details class="pay-card-option" open=!page.mpesa>
-                    <summary>"Pay by card instead"</summary>
+                });
+                let card_first = page.paystack_first;
+                let card_form = (page.paystack && due > 0).then(|| view! {
                     <ActionForm action=card>
                         <div class="form">
                             <input type="hidden" name="code" value=card_code />
@@ -170,13 +168,40 @@ fn PayCard(
                                 <label for="pay-email">"Email for the receipt"</label>
                                 <input id="pay-email" name="email" type="email" autocomplete="email" required value=page.email.clone() data-testid="pay-email" />
                             </div>
-                            <button type="submit" class="button button-secondary" data-testid="pay-card" disabled=move || card.pending().get()>
-                                {move || if card.pending().get() { "Opening Paystack…" } else { "Pay by card (Paystack)" }}
+                            <button type="submit" class=if card_first { "button" } else { "button button-secondary" } data-testid="pay-card" disabled=move || card.pending().get()>
+                                {move || match (card.pending().get(), card_first) {
+                                    (true, _) => "Opening Paystack…".to_string(),
+                                    (false, true) => format!("Pay {} now", format_kes(due)),
+                                    (false, false) => "Pay by card (Paystack)".to_string(),
+                                }}
                             </button>
+                            {card_first.then(|| view! { <p class="muted small">"Paystack's page takes M-Pesa and cards."</p> })}
                         </div>
                     </ActionForm>
-                </details>
-            })}
+                });
+                if card_first {
+                    view! {
+                        {card_form}
+                        {stk_form.map(|form| view! {
+                            <details class="pay-card-option">
+                                <summary>"Pay with an M-Pesa prompt instead"</summary>
+                                {form}
+                            </details>
+                        })}
+                    }.into_any()
+                } else {
+                    let open = stk_form.is_none();
+                    view! {
+                        {stk_form}
+                        {card_form.map(|form| view! {
+                            <details class="pay-card-option" open=open>
+                                <summary>"Pay by card instead"</summary>
+                                {form}
+                            </details>
+                        })}
+                    }.into_any()
+                }
+            }
             {if due <= 0 {
                 view! { <p class="muted">"Nothing is due."</p> }.into_any()
             } else if !page.mpesa && !page.paystack {

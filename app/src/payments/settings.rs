@@ -307,3 +307,12 @@ pub async fn tenant_by_hook_token(
     let hash = crate::auth::session::hex(&hash_token(token));
     Ok(db.tenant_by_hook_token_hash(&hash).await?)
 }
+
+/// A transaction of the ISP whose hook token is `token`, or `None`.
+pub async fn hook_transaction(
+    db: &crate::db::Db,
+    token: &str,
+) -> Result<Option<crate::db::TenantTx>, AppError> {
+    let hash = crate::auth::session::hex(&hash_token(token));
+    Ok(db.hook_tenant(&hash).await?)
+}

@@ -280,7 +280,7 @@ pub async fn events(
     let mut tx = state.db.tenant(staff.tenant).await?;
     let search = search.trim();
     let rows = sqlx::query!(
-        r#"select id, provider, kind, event_id, received_at, outcome, replays, payload
+        r#"select id, provider, kind, event_id, received_at, outcome, error, replays, payload
              from provider_events
             where tenant_id = $1 and ($2 = '' or event_id = $2 or payload::text like '%' || $2 || '%')
             order by received_at desc
@@ -300,6 +300,7 @@ pub async fn events(
             event_id: r.event_id,
             received_at: r.received_at,
             outcome: r.outcome,
+            error: r.error,
             replays: r.replays,
             payload: serde_json::to_string_pretty(&r.payload).unwrap_or_default(),
         })

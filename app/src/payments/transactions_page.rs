@@ -250,7 +250,7 @@ pub fn ProviderEventsPage() -> impl IntoView {
                                                     <pre class="payload">{e.payload.clone()}</pre>
                                                 </details>
                                             </td>
-                                            <td>{e.outcome.clone().unwrap_or_else(|| "—".into())}</td>
+                                            <td>{e.outcome_label()}</td>
                                             <td class="num">{e.replays}</td>
                                         </tr>
                                     }).collect_view()}

@@ -34,6 +34,11 @@ pub const LOOKUP_POLICIES: &[(&str, &str, &str)] = &[
         "app.worker",
     ),
     (
+        "provider_events",
+        "provider_events_apply_worker",
+        "app.worker",
+    ),
+    (
         "payment_links",
         "payment_links_lookup_by_code",
         "app.pay_code_hash",

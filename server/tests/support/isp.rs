@@ -98,6 +98,12 @@ pub async fn isp(slug: &str) -> Isp {
 
 impl Isp {
     pub async fn settings(&self, reject_unknown: bool) {
+        self.settings_with(reject_unknown, "").await;
+    }
+
+    /// The ISP's payment settings, with `stk_provider` ("", "mpesa" or "paystack") chosen for
+    /// "Pay now".
+    pub async fn settings_with(&self, reject_unknown: bool, stk_provider: &str) {
         let form = PaymentSettingsForm {
             mpesa_environment: "sandbox".into(),
             mpesa_shortcode: SHORTCODE.into(),
@@ -107,6 +113,7 @@ impl Isp {
             mpesa_passkey: PASSKEY.into(),
             paystack_secret: PAYSTACK_SECRET.into(),
             c2b_reject_unknown: reject_unknown.then(|| "on".into()),
+            stk_provider: stk_provider.into(),
             ..PaymentSettingsForm::default()
         };
         settings::update(&self.state, &self.staff, &form, &RequestMeta::default())
@@ -165,6 +172,21 @@ impl Isp {
                 .await,
             0
         );
+    }
+
+    /// Waits (up to 10 s) until every stored paybill confirmation is applied, as the applier
+    /// does a moment after the webhook answers.
+    pub async fn applied(&self) {
+        for _ in 0..500 {
+            let waiting = self
+                .scalar("select count(*) from provider_events where outcome is null")
+                .await;
+            if waiting == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("stored confirmations were not applied within 10 s");
     }
 
     pub async fn scalar_uuid(&self, sql: &str) -> Uuid {
