@@ -21,6 +21,7 @@ pub mod error;
 pub mod layout;
 pub mod mail;
 pub mod money;
+pub mod network;
 pub mod payments;
 pub mod phone;
 pub mod plans;

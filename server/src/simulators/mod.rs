@@ -3,4 +3,5 @@
 
 pub mod daraja;
 pub mod paystack;
+pub mod routeros;
 pub mod smtp;
