@@ -66,6 +66,8 @@ impl C2bApplier {
 /// Applies whatever ISPs were nudged, then waits for the next nudge or tick.
 async fn run(state: AppState, mut nudges: mpsc::UnboundedReceiver<TenantId>) {
     let mut tick = tokio::time::interval(TICK);
+    // After a long batch, one look across ISPs is enough, not one per tick missed.
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut nudged = Vec::new();
     loop {
         let tenants: HashSet<TenantId> = tokio::select! {
