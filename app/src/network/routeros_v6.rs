@@ -14,32 +14,8 @@ use tokio::{
     net::TcpStream,
 };
 
-use crate::network::routeros_api::{
-    CodecError, Command, Limits, Reply, ReplyError, ReplyKind, decode_sentence,
-};
-
-/// Why a command did not go through.
-#[derive(Debug, thiserror::Error)]
-pub enum RouterError {
-    #[error("could not reach the router: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("the router took longer than {0:?}")]
-    Timeout(Duration),
-    #[error("the router's answer is not the RouterOS API: {0}")]
-    Codec(#[from] CodecError),
-    #[error("the router's answer is not the RouterOS API: {0}")]
-    Reply(#[from] ReplyError),
-    /// The router refused the command (`!trap`); its message says why.
-    #[error("the router refused: {0}")]
-    Refused(String),
-    /// The router closed the session (`!fatal`).
-    #[error("the router ended the session: {0}")]
-    Fatal(String),
-    #[error("the router closed the connection")]
-    Closed,
-    #[error("this RouterOS is older than 6.43; upgrade it or use the phone-home agent")]
-    TooOld,
-}
+pub use crate::network::router_error::RouterError;
+use crate::network::routeros_api::{Command, Limits, Reply, ReplyKind, decode_sentence};
 
 /// A signed-in API session.
 pub struct V6Client {

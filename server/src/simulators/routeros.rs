@@ -3,9 +3,10 @@
 //! secrets, PPP active sessions, hotspot users, hotspot active sessions and simple queues in
 //! memory and answers `print`, `add`, `set` and `remove` on them as RouterOS does (`!re` per
 //! item, `!done =ret=*ID` for an add, `!trap` with RouterOS's own messages), after `/login`.
-//! Controls: go offline (connections refused), fail the next command with a message, sign in
-//! as RouterOS before 6.43 did.
-//! (The REST v7 and phone-home agent sides come with the command queue.)
+//! The same menus answer the v7 REST API (`/rest/<menu>`, Basic auth, JSON strings, RouterOS's
+//! `{error, message, detail}` refusals) on a second port. Controls: go offline (API
+//! connections refused), fail the next command with a message, sign in as RouterOS before 6.43
+//! did. (The phone-home agent side comes with the command queue.)
 
 use std::{
     collections::BTreeMap,
@@ -14,6 +15,16 @@ use std::{
 };
 
 use app::network::routeros_api::{Limits, decode_sentence, encode_sentence};
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{Path, Query, State as Extract},
+    http::{HeaderMap, Method, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::any,
+};
+use base64::Engine;
+use serde_json::json;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
@@ -45,6 +56,7 @@ struct State {
 #[derive(Clone)]
 pub struct RouterSim {
     addr: SocketAddr,
+    rest_addr: SocketAddr,
     user: String,
     password: String,
     state: Arc<Mutex<State>>,
@@ -54,12 +66,22 @@ impl RouterSim {
     /// Listens on 127.0.0.1 (port 0 picks a free one) until the process ends.
     pub async fn start(port: u16, user: &str, password: &str) -> std::io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+        let rest = TcpListener::bind(("127.0.0.1", 0)).await?;
         let sim = Self {
             addr: listener.local_addr()?,
+            rest_addr: rest.local_addr()?,
             user: user.to_string(),
             password: password.to_string(),
             state: Arc::default(),
         };
+        let routes = Router::new()
+            .route("/rest/{*path}", any(rest_api))
+            .with_state(sim.clone());
+        tokio::spawn(async move {
+            if let Err(err) = axum::serve(rest, routes).await {
+                tracing::warn!(error = %err, "router simulator REST API stopped");
+            }
+        });
         let serving = sim.clone();
         tokio::spawn(async move {
             loop {
@@ -86,6 +108,21 @@ impl RouterSim {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The REST API's base URL, as `RestClient` takes it.
+    pub fn rest_url(&self) -> String {
+        format!("http://{}", self.rest_addr)
+    }
+
+    fn authorized(&self, headers: &HeaderMap) -> bool {
+        let expected = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", self.user, self.password));
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Basic "))
+            == Some(expected.as_str())
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
@@ -190,26 +227,26 @@ impl RouterSim {
         let Some((menu, verb)) = words[0].rsplit_once('/') else {
             return trap(words, "no such command");
         };
-        let Some((_, unique)) = MENUS.iter().find(|(m, _)| *m == menu) else {
-            return trap(words, "no such command prefix");
-        };
         let attrs = attributes(words);
-        self.with(|s| {
-            let menu_items = s.menus.entry(menu.to_string()).or_default();
-            match verb {
-                "print" => {
-                    let queries: Vec<(&str, &str)> = words
+        let target = || attrs.get(".id").or(attrs.get("numbers")).cloned();
+        let changes = || -> Item {
+            attrs
+                .iter()
+                .filter(|(k, _)| *k != ".id" && *k != "numbers")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        let outcome = self.with(|s| match verb {
+            "print" => {
+                let filter: Vec<(String, String)> = words
+                    .iter()
+                    .filter_map(|w| w.strip_prefix('?'))
+                    .filter_map(|q| q.split_once('='))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                print(s, menu, &filter).map(|items| {
+                    let mut out: Vec<Vec<String>> = items
                         .iter()
-                        .filter_map(|w| w.strip_prefix('?'))
-                        .filter_map(|q| q.split_once('='))
-                        .collect();
-                    let mut out: Vec<Vec<String>> = menu_items
-                        .iter()
-                        .filter(|item| {
-                            queries
-                                .iter()
-                                .all(|(k, v)| item.get(*k).map(String::as_str) == Some(*v))
-                        })
                         .map(|item| {
                             let mut sentence = vec!["!re".to_string()];
                             sentence.extend(item.iter().map(|(k, v)| format!("={k}={v}")));
@@ -219,51 +256,106 @@ impl RouterSim {
                         .collect();
                     out.push(done(words, None));
                     out
-                }
-                "add" => {
-                    if let Some(key) = unique {
-                        let Some(value) = attrs.get(*key) else {
-                            return trap(words, &format!("failure: {key} not set"));
-                        };
-                        if menu_items.iter().any(|i| i.get(*key) == Some(value)) {
-                            let what = if menu == "/ppp/secret" {
-                                "secret"
-                            } else {
-                                "item"
-                            };
-                            return trap(
-                                words,
-                                &format!("failure: {what} with the same {key} already exists"),
-                            );
-                        }
-                    }
-                    let id = next_id_from(&mut s.next_id);
-                    let mut item = attrs.clone();
-                    item.insert(".id".into(), id.clone());
-                    s.menus.entry(menu.to_string()).or_default().push(item);
-                    vec![done(words, Some(&id))]
-                }
-                "set" | "remove" => {
-                    let Some(target) = attrs.get(".id").or(attrs.get("numbers")) else {
-                        return trap(words, "no such item");
-                    };
-                    let Some(at) = menu_items.iter().position(|i| {
-                        i.get(".id") == Some(target) || i.get("name") == Some(target)
-                    }) else {
-                        return trap(words, "no such item");
-                    };
-                    if verb == "remove" {
-                        menu_items.remove(at);
-                    } else {
-                        for (k, v) in attrs.iter().filter(|(k, _)| *k != ".id" && *k != "numbers") {
-                            menu_items[at].insert(k.clone(), v.clone());
-                        }
-                    }
-                    vec![done(words, None)]
-                }
-                _ => trap(words, "no such command"),
+                })
             }
+            "add" => add(s, menu, attrs.clone()).map(|id| vec![done(words, Some(&id))]),
+            "set" => change(s, menu, target().as_deref(), Some(changes()))
+                .map(|_| vec![done(words, None)]),
+            "remove" => change(s, menu, target().as_deref(), None).map(|_| vec![done(words, None)]),
+            _ => Err(Refusal::BadRequest("no such command".into())),
+        });
+        outcome.unwrap_or_else(|refusal| trap(words, refusal.message()))
+    }
+}
+
+/// Why the router refused: a bad request (RouterOS's message) or an item that is not there.
+enum Refusal {
+    BadRequest(String),
+    NotFound,
+}
+
+impl Refusal {
+    fn message(&self) -> &str {
+        match self {
+            Refusal::BadRequest(message) => message,
+            Refusal::NotFound => "no such item",
+        }
+    }
+}
+
+/// The attribute `menu`'s items are unique by, if any; `Err` for a menu the simulator lacks.
+fn unique_key(menu: &str) -> Result<Option<&'static str>, Refusal> {
+    MENUS
+        .iter()
+        .find(|(m, _)| *m == menu)
+        .map(|(_, unique)| *unique)
+        .ok_or_else(|| Refusal::BadRequest("no such command prefix".into()))
+}
+
+fn print(s: &mut State, menu: &str, filter: &[(String, String)]) -> Result<Vec<Item>, Refusal> {
+    unique_key(menu)?;
+    Ok(s.menus
+        .get(menu)
+        .map(|items| {
+            items
+                .iter()
+                .filter(|item| filter.iter().all(|(k, v)| item.get(k) == Some(v)))
+                .cloned()
+                .collect()
         })
+        .unwrap_or_default())
+}
+
+/// Adds an item; returns its `.id`.
+fn add(s: &mut State, menu: &str, mut item: Item) -> Result<String, Refusal> {
+    if let Some(key) = unique_key(menu)? {
+        let Some(value) = item.get(key) else {
+            return Err(Refusal::BadRequest(format!("failure: {key} not set")));
+        };
+        if s.menus
+            .get(menu)
+            .is_some_and(|items| items.iter().any(|i| i.get(key) == Some(value)))
+        {
+            let what = if menu == "/ppp/secret" {
+                "secret"
+            } else {
+                "item"
+            };
+            return Err(Refusal::BadRequest(format!(
+                "failure: {what} with the same {key} already exists"
+            )));
+        }
+    }
+    let id = next_id(s);
+    item.insert(".id".into(), id.clone());
+    s.menus.entry(menu.to_string()).or_default().push(item);
+    Ok(id)
+}
+
+/// Sets attributes of the item named by `.id` (or name), or removes it when `changes` is
+/// `None`; returns the item as it now is (or was).
+fn change(
+    s: &mut State,
+    menu: &str,
+    target: Option<&str>,
+    changes: Option<Item>,
+) -> Result<Item, Refusal> {
+    unique_key(menu)?;
+    let items = s.menus.entry(menu.to_string()).or_default();
+    let at = target
+        .and_then(|t| {
+            items.iter().position(|i| {
+                i.get(".id").map(String::as_str) == Some(t)
+                    || i.get("name").map(String::as_str) == Some(t)
+            })
+        })
+        .ok_or(Refusal::NotFound)?;
+    match changes {
+        None => Ok(items.remove(at)),
+        Some(changes) => {
+            items[at].extend(changes);
+            Ok(items[at].clone())
+        }
     }
 }
 
@@ -314,4 +406,72 @@ fn reply(sentences: &[Vec<String>]) -> Vec<u8> {
         }
     }
     out
+}
+
+/// RouterOS's refusal body.
+fn rest_refusal(status: StatusCode, detail: Option<&str>) -> Response {
+    let mut body = json!({
+        "error": status.as_u16(),
+        "message": status.canonical_reason().unwrap_or("Error"),
+    });
+    if let Some(detail) = detail {
+        body["detail"] = json!(detail);
+    }
+    (status, Json(body)).into_response()
+}
+
+/// `/rest/<menu>`: GET prints (query parameters filter), PUT adds; `/rest/<menu>/<.id>`: PATCH
+/// sets, DELETE removes.
+async fn rest_api(
+    Extract(sim): Extract<RouterSim>,
+    method: Method,
+    Path(path): Path<String>,
+    Query(filter): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !sim.authorized(&headers) {
+        return rest_refusal(StatusCode::UNAUTHORIZED, None);
+    }
+    sim.with(|s| s.commands.push(format!("{method} /rest/{path}")));
+    if let Some(message) = sim.with(|s| s.fail_next.take()) {
+        return rest_refusal(StatusCode::BAD_REQUEST, Some(&message));
+    }
+    let path = format!("/{}", path.trim_matches('/'));
+    let item =
+        || serde_json::from_slice::<Item>(&body).map_err(|e| Refusal::BadRequest(e.to_string()));
+    let with_id = || {
+        path.rsplit_once('/')
+            .map(|(menu, id)| (menu.to_string(), id.to_string()))
+            .ok_or(Refusal::NotFound)
+    };
+    let outcome: Result<Option<serde_json::Value>, Refusal> = sim.with(|s| match method {
+        Method::GET => {
+            let filter: Vec<(String, String)> = filter.into_iter().collect();
+            print(s, &path, &filter).map(|items| Some(json!(items)))
+        }
+        Method::PUT => {
+            let id = add(s, &path, item()?)?;
+            let created = s
+                .menus
+                .get(&path)
+                .and_then(|items| items.iter().find(|i| i.get(".id") == Some(&id)).cloned());
+            Ok(Some(json!(created)))
+        }
+        Method::PATCH => {
+            let (menu, id) = with_id()?;
+            change(s, &menu, Some(&id), Some(item()?)).map(|i| Some(json!(i)))
+        }
+        Method::DELETE => {
+            let (menu, id) = with_id()?;
+            change(s, &menu, Some(&id), None).map(|_| None)
+        }
+        _ => Err(Refusal::BadRequest("no such command".into())),
+    });
+    match outcome {
+        Ok(Some(body)) => Json(body).into_response(),
+        Ok(None) => StatusCode::NO_CONTENT.into_response(),
+        Err(Refusal::NotFound) => rest_refusal(StatusCode::NOT_FOUND, None),
+        Err(Refusal::BadRequest(message)) => rest_refusal(StatusCode::BAD_REQUEST, Some(&message)),
+    }
 }
