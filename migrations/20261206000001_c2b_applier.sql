@@ -1,9 +1,9 @@
 -- Paybill confirmations applied in batches, and the outbox the network and messaging work
 -- consume.
 --
--- A C2B confirmation is stored raw and committed on its own (the webhook then waits, briefly,
--- for it to be applied); an applier credits the stored confirmations many per transaction. A
--- stored row whose outcome is still null is waiting to be applied. One whose application is
+-- A C2B confirmation is stored raw and committed on its own (the webhook answers then); an
+-- applier credits the stored confirmations many per transaction. A stored row whose outcome is
+-- still null is waiting to be applied. One whose application is
 -- refused for good (a rule the payment breaks) is marked failed with the reason, so it is neither
 -- retried forever nor lost: staff see it among the provider events.
 alter table provider_events drop constraint provider_events_outcome_check;
@@ -12,11 +12,11 @@ alter table provider_events add constraint provider_events_outcome_check
 alter table provider_events add column error text check (length(error) <= 500);
 grant update (error) on provider_events to jasiyo_app;
 
--- What the applier (and its sweep after a crash) looks for.
+-- What the applier looks for (and, every 2 s, anything a restart left waiting).
 create index provider_events_unapplied on provider_events (received_at)
     where outcome is null;
 
--- The sweep finds tenants with confirmations left unapplied (a crash between storing and
+-- The applier finds tenants with confirmations left unapplied (a restart between storing and
 -- applying) across tenants, read only; each is then applied in its tenant's own transaction.
 create policy provider_events_apply_worker on provider_events for select
     using (current_setting('app.worker', true) = 'payments');
