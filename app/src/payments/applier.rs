@@ -70,24 +70,23 @@ async fn run(state: AppState, mut nudges: mpsc::UnboundedReceiver<TenantId>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut nudged = Vec::new();
     loop {
-        let tenants: HashSet<TenantId> = tokio::select! {
+        tokio::select! {
             count = nudges.recv_many(&mut nudged, 1_000) => {
                 if count == 0 {
                     return;
                 }
-                nudged.drain(..).collect()
-            }
-            _ = tick.tick() => match state.db.tenants_with_unapplied_c2b(state.clock.now()).await {
-                Ok(tenants) => tenants.into_iter().collect(),
-                Err(err) => {
-                    tracing::error!(error = %err, "looking for C2B confirmations left waiting");
-                    continue;
+                let tenants: HashSet<TenantId> = nudged.drain(..).collect();
+                for tenant in tenants {
+                    let now = state.clock.now();
+                    if let Err(err) = c2b::apply_waiting(&state, tenant, now, BATCH).await {
+                        tracing::error!(%tenant, error = %err, "applying C2B confirmations");
+                    }
                 }
-            },
-        };
-        for tenant in tenants {
-            if let Err(err) = c2b::apply_waiting(&state, tenant, BATCH).await {
-                tracing::error!(%tenant, error = %err, "applying C2B confirmations");
+            }
+            _ = tick.tick() => {
+                if let Err(err) = c2b::sweep(&state, state.clock.now(), BATCH).await {
+                    tracing::error!(error = %err, "applying C2B confirmations left waiting");
+                }
             }
         }
     }

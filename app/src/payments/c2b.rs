@@ -359,23 +359,24 @@ async fn waiting(
     Ok(ids)
 }
 
-/// Applies every confirmation of `tenant` waiting now, `limit` per transaction. Returns how
-/// many were applied.
+/// Applies every confirmation of `tenant` received by `before` and still waiting, `limit` per
+/// transaction. Returns how many were applied.
 pub async fn apply_waiting(
     state: &AppState,
     tenant: TenantId,
+    before: DateTime<Utc>,
     limit: i64,
 ) -> Result<usize, AppError> {
     let mut done = 0;
     loop {
-        let ids = waiting(state, tenant, state.clock.now(), limit).await?;
+        let ids = waiting(state, tenant, before, limit).await?;
         if ids.is_empty() {
             return Ok(done);
         }
         let applied = apply_stored(&state.db, state.clock.now(), tenant, &ids).await;
         done += applied.len();
         tracing::debug!(%tenant, waiting = ids.len(), applied = applied.len(), "C2B batch");
-        // A short batch took everything; none applied means an error that the next tick retries.
+        // A short batch took everything; none applied means an error that a later look retries.
         if applied.is_empty() || i64::try_from(ids.len()).unwrap_or(i64::MAX) < limit {
             return Ok(done);
         }
@@ -383,15 +384,12 @@ pub async fn apply_waiting(
 }
 
 /// Applies confirmations received by `before` and left waiting (a restart between storing and
-/// applying, an error that passed), across ISPs, at most `limit` per ISP. Returns how many were
+/// applying, an error that passed), across ISPs, `limit` per transaction. Returns how many were
 /// applied.
 pub async fn sweep(state: &AppState, before: DateTime<Utc>, limit: i64) -> Result<usize, AppError> {
     let mut done = 0;
     for tenant in state.db.tenants_with_unapplied_c2b(before).await? {
-        let ids = waiting(state, tenant, before, limit).await?;
-        done += apply_stored(&state.db, state.clock.now(), tenant, &ids)
-            .await
-            .len();
+        done += apply_waiting(state, tenant, before, limit).await?;
     }
     Ok(done)
 }
