@@ -8,32 +8,48 @@ use chrono::{DateTime, Duration, Utc};
 #[derive(Clone, Debug, Default)]
 pub struct Clock {
     manual: Option<Arc<Mutex<DateTime<Utc>>>>,
+    /// A running clock moved by this much (tests that measure real latencies at a moved time).
+    shift: Option<Arc<Mutex<Duration>>>,
 }
 
 impl Clock {
     pub fn system() -> Self {
-        Self { manual: None }
+        Self::default()
+    }
+
+    /// The system clock, running, moved by whatever [`Clock::advance`] adds.
+    pub fn shifted() -> Self {
+        Self {
+            manual: None,
+            shift: Some(Arc::new(Mutex::new(Duration::zero()))),
+        }
     }
 
     /// A clock that stands still at `start` until moved with [`Clock::advance`].
     pub fn manual(start: DateTime<Utc>) -> Self {
         Self {
             manual: Some(Arc::new(Mutex::new(start))),
+            shift: None,
         }
     }
 
     pub fn now(&self) -> DateTime<Utc> {
-        match &self.manual {
-            None => Utc::now(),
-            Some(at) => *at.lock().unwrap_or_else(PoisonError::into_inner),
+        match (&self.manual, &self.shift) {
+            (Some(at), _) => *at.lock().unwrap_or_else(PoisonError::into_inner),
+            (None, Some(by)) => Utc::now() + *by.lock().unwrap_or_else(PoisonError::into_inner),
+            (None, None) => Utc::now(),
         }
     }
 
-    /// Moves a manual clock forward; the system clock cannot be moved and ignores this.
+    /// Moves a manual or shifted clock forward; the system clock cannot be moved and ignores this.
     pub fn advance(&self, by: Duration) {
         if let Some(at) = &self.manual {
             let mut at = at.lock().unwrap_or_else(PoisonError::into_inner);
             *at += by;
+        }
+        if let Some(shift) = &self.shift {
+            let mut shift = shift.lock().unwrap_or_else(PoisonError::into_inner);
+            *shift += by;
         }
     }
 }

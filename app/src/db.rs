@@ -280,6 +280,91 @@ impl Db {
         Ok(row.map(|r| (TenantId(r.tenant_id), r.customer_id)))
     }
 
+    /// What the network worker has to do across ISPs, read through the `*_network_worker`
+    /// policies (`app.worker = 'network'`): ISPs with desired states not yet queued, ISPs with
+    /// services due to be cut off by `now`, and pushed routers to contact (commands due, or
+    /// not heard from for an interval).
+    pub async fn network_work(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<NetworkWork, sqlx::Error> {
+        let mut tx = self
+            .pool
+            .begin_with("begin; select set_config('app.worker', 'network', true)")
+            .await?;
+        let unqueued = sqlx::query_scalar!(
+            "select distinct tenant_id from network_entries where version > queued_version"
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        // Prepaid services past their expiry (the grace period is the ISP's, applied by the
+        // sweep itself) and postpaid ones with an invoice past due.
+        let expiring = sqlx::query_scalar!(
+            r#"select tenant_id as "tenant_id!" from services
+                where status = 'active' and expires_at <= $1
+               union
+               select i.tenant_id from invoices i
+                where i.status in ('pending', 'overdue') and i.service_id is not null
+                  and i.due_at <= $1
+                  and exists (select 1 from services s
+                               where s.tenant_id = i.tenant_id and s.id = i.service_id
+                                 and s.status = 'active' and s.billing_mode = 'postpaid')"#,
+            now
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let routers = sqlx::query!(
+            r#"select r.tenant_id, r.id from routers r
+                where r.mode in ('rest', 'api')
+                  and (exists (select 1 from router_commands c
+                                where c.tenant_id = r.tenant_id and c.router_id = r.id
+                                  and c.status = 'queued' and c.next_attempt_at <= $1)
+                       or greatest(r.last_seen_at, r.last_error_at) is null
+                       or greatest(r.last_seen_at, r.last_error_at)
+                          <= $1 - make_interval(secs => r.interval_secs))"#,
+            now
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(NetworkWork {
+            unqueued: unqueued.into_iter().map(TenantId).collect(),
+            expiring: expiring.into_iter().map(TenantId).collect(),
+            routers: routers
+                .into_iter()
+                .map(|r| (TenantId(r.tenant_id), r.id))
+                .collect(),
+        })
+    }
+
+    /// Opens a transaction for the router `id`'s check-in, switched to its tenant as the row is
+    /// read (the routers_lookup_by_id policy shows that one row). `None` when no router has it.
+    pub async fn router_tenant(&self, id: Uuid) -> Result<Option<TenantTx>, sqlx::Error> {
+        // A `Uuid` prints as hex and dashes only: safe in the SQL text.
+        let begin = format!(
+            "begin; select set_config('app.router_id', '{}', true)",
+            id.hyphenated()
+        );
+        let mut tx = self.pool.begin_with(AssertSqlSafe(begin)).await?;
+        let found = sqlx::query!(
+            r#"select tenant_id, set_config('app.tenant_id', tenant_id::text, true) as switched
+                 from routers where id = $1"#,
+            id
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        match found {
+            Some(row) => Ok(Some(TenantTx {
+                tx,
+                tenant: TenantId(row.tenant_id),
+            })),
+            None => {
+                tx.commit().await?;
+                Ok(None)
+            }
+        }
+    }
+
     /// Every tenant, for the billing job (the tenants_billing_worker policy shows all rows
     /// only with app.worker = 'billing').
     pub async fn billing_tenants(&self) -> Result<Vec<TenantId>, sqlx::Error> {
@@ -334,10 +419,25 @@ impl Db {
         &self.pool
     }
 
+    /// A connection listening on `channel` (LISTEN/NOTIFY), outside the pool's count.
+    pub async fn listener(&self, channel: &str) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen(channel).await?;
+        Ok(listener)
+    }
+
     /// Closes every connection; used on graceful shutdown.
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// What a network worker round found to do; see [`Db::network_work`].
+#[derive(Debug, Default)]
+pub struct NetworkWork {
+    pub unqueued: Vec<TenantId>,
+    pub expiring: Vec<TenantId>,
+    pub routers: Vec<(TenantId, Uuid)>,
 }
 
 /// A session found by its token, before its tenant's transaction is opened.

@@ -108,7 +108,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("payments/unmatched") view=payments::pages::UnmatchedPage />
                     <Route path=path!("payments/reconciliation") view=payments::transactions_page::ReconciliationPage />
                     <Route path=path!("payments/events") view=payments::transactions_page::ProviderEventsPage />
-                    <Route path=path!("routers") view=|| view! { <AreaPage area=Area::Routers /> } />
+                    <Route path=path!("routers") view=network::pages::RoutersPage />
+                    <Route path=path!("routers/:id") view=network::pages::RouterPage />
                     <Route path=path!("vouchers") view=|| view! { <AreaPage area=Area::Vouchers /> } />
                     <Route path=path!("messages") view=|| view! { <AreaPage area=Area::Messages /> } />
                     <Route path=path!("reports") view=billing::pages::ReportsPage />

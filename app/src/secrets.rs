@@ -24,6 +24,19 @@ pub enum SecretError {
     Seal(String),
 }
 
+/// `len` characters drawn from `alphabet` with the operating system's random source (passwords,
+/// router secrets). Bytes are reduced modulo the alphabet's size: for alphabets of 31 to 57
+/// characters the first few are at most 1/256 likelier, a fraction of a bit over the length.
+pub fn random_text(alphabet: &[u8], len: usize) -> Result<String, crate::error::AppError> {
+    let mut bytes = vec![0u8; len];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| crate::error::AppError::internal(&std::io::Error::other(e)))?;
+    Ok(bytes
+        .iter()
+        .map(|b| char::from(alphabet[usize::from(*b) % alphabet.len()]))
+        .collect())
+}
+
 /// The key, shared by clones. Debug never prints it.
 #[derive(Clone)]
 pub struct Secrets {

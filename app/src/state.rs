@@ -2,7 +2,7 @@
 
 use crate::{
     auth::session::Timeouts, clock::Clock, db::Db, error::AppError, mail::mailer::Mailer,
-    payments::applier::C2bApplier, secrets::Secrets,
+    network::worker::NetworkWorker, payments::applier::C2bApplier, secrets::Secrets,
 };
 
 /// Shared, cheap to clone (everything inside is reference-counted).
@@ -18,6 +18,8 @@ pub struct AppState {
     pub providers: ProviderUrls,
     /// Applies stored paybill confirmations in batches.
     pub c2b: C2bApplier,
+    /// Cuts off, queues and pushes router commands.
+    pub network: NetworkWorker,
 }
 
 /// Base URLs that replace the providers' real ones; `None` uses the real service.
@@ -39,6 +41,7 @@ impl AppState {
             secrets,
             providers: ProviderUrls::default(),
             c2b: C2bApplier::default(),
+            network: NetworkWorker::default(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! migrations and the demo seed. The screens and server functions live in the `app` crate.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod agent;
 pub mod bench;
 pub mod config;
 pub mod demo;

@@ -65,7 +65,9 @@ pub fn router_with(state: AppState, options: LeptosOptions, surface: Surface) ->
         ))
         .layer(middleware::from_fn(security::refuse_cross_site))
         // Providers post from their servers, not browsers: outside the cross-site check.
-        .merge(crate::hooks::routes(state.clone()));
+        .merge(crate::hooks::routes(state.clone()))
+        // So do routers checking in.
+        .merge(crate::agent::routes(state.clone()));
     let router = if surface.hsts {
         router.layer(middleware::from_fn(security::strict_transport))
     } else {

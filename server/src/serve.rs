@@ -150,6 +150,9 @@ pub async fn run() -> anyhow::Result<()> {
     // restart, at once).
     state.c2b.start(&state);
 
+    // Cut-offs at expiry, and router commands queued and pushed as desired states change.
+    state.network.start(&state);
+
     // Renewals, postpaid billing days, overdue invoices and cut-offs, on a schedule.
     let (every, batch_size) = config::billing()?;
     tokio::spawn(app::billing::job::run_forever(

@@ -106,7 +106,18 @@ const ADMIN_ONLY: &[(&str, &[(&str, &str)])] = &[
     ("/api/plans/delete", &[("id", "{plan}")]),
     ("/api/customers/delete", &[("id", "{customer}")]),
     ("/api/services/reveal-password", &[("id", "{service}")]),
+    ("/api/routers/create", ROUTER_FORM),
+    (
+        "/api/routers/update",
+        &[("id", "{router}"), ROUTER_FORM[0], ROUTER_FORM[1]],
+    ),
+    ("/api/routers/delete", &[("id", "{router}")]),
+    ("/api/routers/rotate-secret", &[("id", "{router}")]),
+    ("/api/routers/retry-failed", &[("id", "{router}")]),
 ];
+
+/// The router form, as the routers page posts it.
+const ROUTER_FORM: &[(&str, &str)] = &[("form[name]", "Hijack POP"), ("form[mode]", "agent")];
 
 /// The plan form, as the plans page posts it.
 const PLAN_FORM: &[(&str, &str)] = &[
@@ -191,6 +202,18 @@ const CROSS_TENANT: &[(&str, &[(&str, &str)])] = &[
         &[("id", "{service}"), ("password", "hijacked")],
     ),
     ("/api/services/reveal-password", &[("id", "{service}")]),
+    (
+        "/api/services/move-router",
+        &[("id", "{service}"), ("router_id", "")],
+    ),
+    ("/api/routers/detail", &[("id", "{router}")]),
+    (
+        "/api/routers/update",
+        &[("id", "{router}"), ROUTER_FORM[0], ROUTER_FORM[1]],
+    ),
+    ("/api/routers/delete", &[("id", "{router}")]),
+    ("/api/routers/rotate-secret", &[("id", "{router}")]),
+    ("/api/routers/retry-failed", &[("id", "{router}")]),
 ];
 
 /// Real ids to put in the forms above.
@@ -199,6 +222,7 @@ struct Ids {
     plan: String,
     customer: String,
     service: String,
+    router: String,
 }
 
 /// The form with `{user}`, `{plan}`, `{customer}` and `{service}` replaced by real ids.
@@ -211,6 +235,7 @@ fn form<'a>(pairs: &'a [(&'a str, &'a str)], ids: &'a Ids) -> Vec<(&'a str, &'a 
                 "{plan}" => ids.plan.as_str(),
                 "{customer}" => ids.customer.as_str(),
                 "{service}" => ids.service.as_str(),
+                "{router}" => ids.router.as_str(),
                 other => other,
             };
             (*k, value)
@@ -218,10 +243,20 @@ fn form<'a>(pairs: &'a [(&'a str, &'a str)], ids: &'a Ids) -> Vec<(&'a str, &'a 
         .collect()
 }
 
-/// Creates a customer with one service on `plan` in `tenant` directly; returns both ids.
-async fn customer_in(db: &app::db::Db, tenant: TenantId, plan: &str) -> (Uuid, Uuid) {
-    let (customer, service) = (Uuid::new_v4(), Uuid::new_v4());
+/// Creates a customer with one service on `plan` and a router in `tenant` directly; returns
+/// (customer, service, router).
+async fn customer_in(db: &app::db::Db, tenant: TenantId, plan: &str) -> (Uuid, Uuid, Uuid) {
+    let (customer, service, router) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
     let mut tx = db.tenant(tenant).await.unwrap();
+    sqlx::query(
+        "insert into routers (tenant_id, id, name, mode, secret_enc, created_at, updated_at)
+         values ($1, $2, 'Target Router', 'agent', '\\x00', now(), now())",
+    )
+    .bind(tenant.0)
+    .bind(router)
+    .execute(tx.conn())
+    .await
+    .unwrap();
     sqlx::query(
         "insert into customers (tenant_id, id, account_number, name, phone, created_at, updated_at)
          values ($1, $2, '9001', 'Target Customer', '254711111111', now(), now())",
@@ -233,19 +268,21 @@ async fn customer_in(db: &app::db::Db, tenant: TenantId, plan: &str) -> (Uuid, U
     .unwrap();
     sqlx::query(
         "insert into services (tenant_id, id, customer_id, plan_id, username, password_enc, status,
-                               billing_mode, starts_at, expires_at, created_at, updated_at)
+                               billing_mode, starts_at, expires_at, created_at, updated_at,
+                               router_id)
          values ($1, $2, $3, $4::uuid, 'target', '\\x00', 'suspended', 'prepaid', now(),
-                 now() + interval '10 days', now(), now())",
+                 now() + interval '10 days', now(), now(), $5)",
     )
     .bind(tenant.0)
     .bind(service)
     .bind(customer)
     .bind(plan)
+    .bind(router)
     .execute(tx.conn())
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    (customer, service)
+    (customer, service, router)
 }
 
 /// A tenant's customers and services as a comparable snapshot.
@@ -254,6 +291,9 @@ async fn customers_of(db: &app::db::Db, tenant: TenantId) -> Vec<(String, String
     sqlx::query_as(
         "select c.name || c.phone, coalesce(s.status, ''), coalesce(s.expires_at::text, ''),
                 coalesce(s.plan_id::text, '') || coalesce(encode(s.password_enc, 'hex'), '')
+                  || coalesce(s.router_id::text, '')
+                  || (select string_agg(r.name || r.mode || encode(r.secret_enc, 'hex'), ',')
+                        from routers r)
            from customers c left join services s on s.customer_id = c.id order by 1, 2",
     )
     .fetch_all(tx.conn())
@@ -393,12 +433,13 @@ async fn sign_up_invite_support_and_support_is_refused_every_admin_function_and_
         .as_str()
         .unwrap()
         .to_string();
-    let (customer, service) = customer_in(&db.db(), tenant, &plan_id).await;
+    let (customer, service, router) = customer_in(&db.db(), tenant, &plan_id).await;
     let ids = Ids {
         user: owner_id,
         plan: plan_id,
         customer: customer.to_string(),
         service: service.to_string(),
+        router: router.to_string(),
     };
     let customers_before = customers_of(&db.db(), tenant).await;
     for (endpoint, pairs) in ADMIN_ONLY {
@@ -503,7 +544,7 @@ async fn staff_of(db: &app::db::Db, tenant: TenantId) -> Vec<(Uuid, String, bool
 async fn another_tenants_ids_are_not_found_and_nothing_changes() {
     let mut w = two_isps().await;
     let b_plan = plan_in(&w.db_handle, w.b_tenant).await.to_string();
-    let (b_customer, b_service) = customer_in(&w.db_handle, w.b_tenant, &b_plan).await;
+    let (b_customer, b_service, b_router) = customer_in(&w.db_handle, w.b_tenant, &b_plan).await;
     let before = staff_of(&w.db_handle, w.b_tenant).await;
     let customers_before = customers_of(&w.db_handle, w.b_tenant).await;
     for (endpoint, pairs) in CROSS_TENANT {
@@ -513,6 +554,7 @@ async fn another_tenants_ids_are_not_found_and_nothing_changes() {
                 plan: b_plan.clone(),
                 customer: b_customer.to_string(),
                 service: b_service.to_string(),
+                router: b_router.to_string(),
             };
             let reply = w.a.call(endpoint, &form(pairs, &ids)).await;
             assert!(

@@ -182,6 +182,25 @@ const PROBES: &[(&str, &str)] = &[
          values ($1, coalesce((select id from customers where tenant_id = $1 limit 1), gen_random_uuid()),
                  '\\x00', sha256(($1::text || $2::text)::bytea), now())",
     ),
+    (
+        "routers",
+        "insert into routers (tenant_id, id, name, mode, secret_enc, created_at, updated_at)
+         values ($1, gen_random_uuid(), 'Probe ' || $2::text, 'agent', '\\x00', now(), now())",
+    ),
+    (
+        "network_entries",
+        "insert into network_entries (tenant_id, router_id, username, kind, desired, reason,
+                                      changed_at, due_at)
+         values ($1, coalesce((select id from routers where tenant_id = $1 limit 1), gen_random_uuid()),
+                 'probe-' || $2::text, 'pppoe', 'enabled', 'added', now(), now())",
+    ),
+    (
+        "router_commands",
+        "insert into router_commands (tenant_id, router_id, username, version, spec, reason, status,
+                                      next_attempt_at, due_at, created_at)
+         values ($1, coalesce((select id from routers where tenant_id = $1 limit 1), gen_random_uuid()),
+                 'probe-' || $2::text, 1, '{}', 'added', 'queued', now(), now(), now())",
+    ),
 ];
 
 struct Two {
@@ -425,6 +444,46 @@ async fn lookup_settings_reveal_only_the_row_they_name() {
             .unwrap()
             .map(|(_, s)| s),
         None
+    );
+}
+
+#[tokio::test]
+async fn a_router_id_reveals_that_router_alone_and_opens_its_tenant() {
+    let Two { db, a, b, .. } = two_tenants_with_a_row_in_every_table().await;
+    let router: uuid::Uuid = {
+        let mut tx = db.db().tenant(b).await.unwrap();
+        sqlx::query_scalar("select id from routers limit 1")
+            .fetch_one(tx.conn())
+            .await
+            .unwrap()
+    };
+    // The setting alone shows that one router and nothing else of its tenant.
+    let mut tx = db.app.begin().await.unwrap();
+    sqlx::query("select set_config('app.router_id', $1, true)")
+        .bind(router.to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let (routers, users, commands): (i64, i64, i64) = sqlx::query_as(
+        "select (select count(*) from routers), (select count(*) from users),
+                (select count(*) from router_commands)",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!((routers, users, commands), (1, 0, 0));
+    drop(tx);
+    // A check-in's transaction switches to the router's tenant, not the other.
+    let tx = db.db().router_tenant(router).await.unwrap().unwrap();
+    assert_eq!(tx.tenant(), b);
+    assert_ne!(tx.tenant(), a);
+    drop(tx);
+    assert!(
+        db.db()
+            .router_tenant(uuid::Uuid::new_v4())
+            .await
+            .unwrap()
+            .is_none()
     );
 }
 

@@ -439,23 +439,7 @@ async fn run_inner(state: &AppState, tenant: TenantId, opts: &Options) -> Result
     .execute(tx.conn())
     .await?
     .rows_affected();
-    report.expired = sqlx::query!(
-        r#"update services s set status = 'expired', updated_at = $2
-            where s.tenant_id = $1 and s.status = 'active'
-              and ((s.billing_mode = 'prepaid'
-                    and s.expires_at + make_interval(days => $3) <= $2)
-                or (s.billing_mode = 'postpaid'
-                    and exists (select 1 from invoices i
-                                 where i.tenant_id = s.tenant_id and i.service_id = s.id
-                                   and i.status in ('pending', 'overdue')
-                                   and i.due_at + make_interval(days => $3) <= $2)))"#,
-        tenant.0,
-        now,
-        terms.zone.grace_period_days
-    )
-    .execute(tx.conn())
-    .await?
-    .rows_affected();
+    report.expired = expire_due(&mut tx, now, terms.zone.grace_period_days).await?;
     if report.invoices > 0 || report.overdue > 0 || report.expired > 0 {
         record(
             &mut tx,
@@ -545,4 +529,34 @@ pub async fn start_run(state: &AppState, tenant: TenantId, by: Uuid) -> Result<U
         }
     });
     Ok(id)
+}
+
+/// Marks expired the ISP's services whose time is up by `now`: prepaid ones past expiry plus
+/// the grace period, postpaid ones with an invoice unpaid past its due date plus grace. Their
+/// desired network state follows in the same transaction (the services trigger). Run by the
+/// billing job and, every second, by the network worker's expiry sweep; a payment committed
+/// first moves the expiry and the row no longer qualifies when the update re-reads it.
+pub async fn expire_due(
+    tx: &mut TenantTx,
+    now: DateTime<Utc>,
+    grace_days: i32,
+) -> Result<u64, AppError> {
+    let tenant = tx.tenant();
+    Ok(sqlx::query!(
+        r#"update services s set status = 'expired', updated_at = $2
+            where s.tenant_id = $1 and s.status = 'active'
+              and ((s.billing_mode = 'prepaid'
+                    and s.expires_at + make_interval(days => $3) <= $2)
+                or (s.billing_mode = 'postpaid'
+                    and exists (select 1 from invoices i
+                                 where i.tenant_id = s.tenant_id and i.service_id = s.id
+                                   and i.status in ('pending', 'overdue')
+                                   and i.due_at + make_interval(days => $3) <= $2)))"#,
+        tenant.0,
+        now,
+        grace_days
+    )
+    .execute(tx.conn())
+    .await?
+    .rows_affected())
 }

@@ -185,3 +185,19 @@ pub async fn import_customers(csv: String) -> Result<ImportReport, AppError> {
     })
     .await
 }
+
+/// Moves a service onto another router; a blank `router_id` takes it off every router.
+#[server(prefix = "/api", endpoint = "services/move-router")]
+pub async fn move_service_router(id: Uuid, router_id: String) -> Result<CustomerDetail, AppError> {
+    crate::error::respond(async move {
+        let router = match router_id.trim() {
+            "" => None,
+            r => Some(
+                Uuid::parse_str(r)
+                    .map_err(|_| AppError::invalid("router_id", "choose a router"))?,
+            ),
+        };
+        change(id, ServiceChange::MoveRouter(router)).await
+    })
+    .await
+}

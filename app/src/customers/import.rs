@@ -354,6 +354,8 @@ async fn check_file(
                 password: get("password"),
                 billing_mode: get("billing_mode").to_ascii_lowercase(),
                 billing_day: get("billing_day"),
+                // Services are put on routers after the import, from each customer's panel.
+                router_id: String::new(),
             };
             let input = match form.check() {
                 Ok(s) => s,

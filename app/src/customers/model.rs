@@ -270,11 +270,15 @@ pub struct ServiceForm {
     pub billing_mode: String,
     #[serde(default)]
     pub billing_day: String,
+    /// Blank: on no router yet.
+    #[serde(default)]
+    pub router_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceInput {
     pub plan_id: Uuid,
+    pub router_id: Option<Uuid>,
     pub username: Option<String>,
     pub password: Option<String>,
     pub billing_mode: BillingMode,
@@ -306,8 +310,14 @@ impl ServiceForm {
                     })?,
             ),
         };
+        let router_id = optional(&self.router_id)
+            .map(|r| {
+                Uuid::parse_str(r).map_err(|_| AppError::invalid("router_id", "choose a router"))
+            })
+            .transpose()?;
         Ok(ServiceInput {
             plan_id,
+            router_id,
             username: optional(&self.username)
                 .map(|u| validate_username("username", u))
                 .transpose()?,
@@ -421,6 +431,8 @@ pub struct CustomerPage {
     pub utc_offset_seconds: i32,
     /// The ISP's plans, for the page's filters and forms (fetched with the page, not apart).
     pub plans: Vec<crate::plans::model::Plan>,
+    /// The ISP's routers (id, name), for the service forms.
+    pub routers: Vec<(Uuid, String)>,
 }
 
 /// A service as the detail panel shows it (never the password).
@@ -433,6 +445,7 @@ pub struct ServiceView {
     pub validity_unit: ValidityUnit,
     pub validity_count: i32,
     pub router_id: Option<Uuid>,
+    pub router_name: Option<String>,
     pub username: String,
     pub status: ServiceStatus,
     pub billing_mode: BillingMode,

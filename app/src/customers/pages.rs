@@ -14,8 +14,8 @@ use crate::{
     customers::{
         api::{
             AddService, ChangeServicePassword, ChangeServicePlan, CreateCustomer, DeleteCustomer,
-            ExtendService, ReactivateService, RevealServicePassword, SuspendService,
-            UpdateCustomer, get_customer, list_customers,
+            ExtendService, MoveServiceRouter, ReactivateService, RevealServicePassword,
+            SuspendService, UpdateCustomer, get_customer, list_customers,
         },
         model::{
             CustomerDetail, CustomerQuery, CustomerRow, Removal, ServiceStatus, ServiceView,
@@ -130,6 +130,13 @@ pub fn CustomersPage() -> impl IntoView {
             .map(|p| p.plans)
             .unwrap_or_default()
     });
+    let routers = Signal::derive(move || {
+        customers
+            .get()
+            .and_then(Result::ok)
+            .map(|p| p.routers)
+            .unwrap_or_default()
+    });
     let (adding, set_adding) = signal(false);
 
     view! {
@@ -146,7 +153,7 @@ pub fn CustomersPage() -> impl IntoView {
         </header>
 
         <Show when=move || adding.get()>
-            <AddCustomerForm create plans />
+            <AddCustomerForm create plans routers />
         </Show>
 
         <Form method="GET" action="" attr:class="toolbar" attr:role="search">
@@ -225,7 +232,7 @@ pub fn CustomersPage() -> impl IntoView {
             })}
         </Suspense>
 
-        {move || open.get().map(|id| view! { <CustomerPanel id query refresh plans /> })}
+        {move || open.get().map(|id| view! { <CustomerPanel id query refresh plans routers /> })}
     }
 }
 
@@ -250,6 +257,7 @@ fn CustomerTableRow(row: CustomerRow, query: CustomerQuery, offset: i32) -> impl
 fn AddCustomerForm(
     create: ServerAction<CreateCustomer>,
     plans: Signal<Vec<Plan>>,
+    routers: Signal<Vec<(Uuid, String)>>,
 ) -> impl IntoView {
     let value = create.value();
     let field_error = move |field: &'static str| {
@@ -318,6 +326,11 @@ fn AddCustomerForm(
                             </Suspense>
                         </select>
                     </Field>
+                    <Field name="service-router" label="Router" error=field_error("router_id")>
+                        <select id="service-router" name="service[router_id]" data-testid="new-customer-router">
+                            <RouterOptions routers selected=None />
+                        </select>
+                    </Field>
                     <Field name="service-username" label="User name (blank: account number)" error=field_error("username")>
                         <input id="service-username" name="service[username]" autocomplete="off" />
                     </Field>
@@ -365,8 +378,10 @@ fn CustomerPanel(
     query: Memo<CustomerQuery>,
     refresh: RwSignal<u32>,
     plans: Signal<Vec<Plan>>,
+    routers: Signal<Vec<(Uuid, String)>>,
 ) -> impl IntoView {
     let suspend = ServerAction::<SuspendService>::new();
+    let move_router = ServerAction::<MoveServiceRouter>::new();
     let reactivate = ServerAction::<ReactivateService>::new();
     let extend = ServerAction::<ExtendService>::new();
     let change_plan = ServerAction::<ChangeServicePlan>::new();
@@ -383,6 +398,7 @@ fn CustomerPanel(
             change_plan.version().get(),
             change_password.version().get(),
             add.version().get(),
+            move_router.version().get(),
         )
     };
     // Every change refreshes the table too.
@@ -402,6 +418,7 @@ fn CustomerPanel(
             extend.value().get().and_then(Result::err),
             change_plan.value().get().and_then(Result::err),
             change_password.value().get().and_then(Result::err),
+            move_router.value().get().and_then(Result::err),
             add.value().get().and_then(Result::err),
             delete.value().get().and_then(Result::err),
             update.value().get().and_then(Result::err),
@@ -424,6 +441,7 @@ fn CustomerPanel(
         extend,
         change_plan,
         change_password,
+        move_router,
     };
 
     view! {
@@ -447,7 +465,7 @@ fn CustomerPanel(
                         };
                         match customer.await {
                             Err(err) => view! { <p class="alert alert-danger" role="alert">{error_text(&err)}</p> }.into_any(),
-                            Ok(c) => view! { <CustomerFacts customer=c role actions add delete plans /> }.into_any(),
+                            Ok(c) => view! { <CustomerFacts customer=c role actions add delete plans routers /> }.into_any(),
                         }
                     })}
                 </Suspense>
@@ -465,6 +483,7 @@ struct PanelActions {
     extend: ServerAction<ExtendService>,
     change_plan: ServerAction<ChangeServicePlan>,
     change_password: ServerAction<ChangeServicePassword>,
+    move_router: ServerAction<MoveServiceRouter>,
 }
 
 #[component]
@@ -475,6 +494,7 @@ fn CustomerFacts(
     add: ServerAction<AddService>,
     delete: ServerAction<DeleteCustomer>,
     plans: Signal<Vec<Plan>>,
+    routers: Signal<Vec<(Uuid, String)>>,
 ) -> impl IntoView {
     let can = move |p: Permission| role.is_some_and(|r| r.can(p));
     let id = customer.id;
@@ -526,7 +546,7 @@ fn CustomerFacts(
         <h3>"Services"</h3>
         {services.is_empty().then(|| view! { <p class="muted">"No service yet. Add one below."</p> })}
         {services.into_iter().map(|s| view! {
-            <ServiceCard service=s offset now actions can_reveal=can(Permission::RevealServicePasswords) plans vat=customer.vat />
+            <ServiceCard service=s offset now actions can_reveal=can(Permission::RevealServicePasswords) plans routers vat=customer.vat />
         }).collect_view()}
 
         <details class="panel-section">
@@ -543,6 +563,12 @@ fn CustomerFacts(
                                         .map(|p| view! { <option value=p.id.to_string()>{p.name}</option> }).collect_view()
                                 })}
                             </Suspense>
+                        </select>
+                    </div>
+                    <div class="field">
+                        <label for="add-router">"Router"</label>
+                        <select id="add-router" name="service[router_id]">
+                            <RouterOptions routers selected=None />
                         </select>
                     </div>
                     <div class="field">
@@ -584,9 +610,11 @@ fn ServiceCard(
     actions: PanelActions,
     can_reveal: bool,
     plans: Signal<Vec<Plan>>,
+    routers: Signal<Vec<(Uuid, String)>>,
     vat: VatMode,
 ) -> impl IntoView {
     let id = service.id;
+    let current_router = service.router_id;
     let suspended = service.status == ServiceStatus::Suspended;
     let expires_at = service.expires_at;
     let current_price = service.plan_price_minor;
@@ -659,6 +687,7 @@ fn ServiceCard(
             </div>
             <dl class="facts">
                 <div><dt>"User name"</dt><dd><code>{service.username.clone()}</code></dd></div>
+                <div><dt>"Router"</dt><dd data-testid="service-router">{service.router_name.clone().unwrap_or_else(|| "None yet".into())}</dd></div>
                 <div><dt>"Expires"</dt><dd data-testid="service-expiry">{local_time(service.expires_at, offset)}</dd></div>
                 <div><dt>"Billing"</dt><dd>{match service.billing_day {
                     Some(d) => format!("Postpaid, day {d}"),
@@ -733,6 +762,20 @@ fn ServiceCard(
                 </ActionForm>
             </details>
             <details class="panel-section">
+                <summary>"Move to another router"</summary>
+                <ActionForm action=actions.move_router>
+                    <input type="hidden" name="id" value=id.to_string() />
+                    <div class="field">
+                        <label for=format!("router-{id}")>"Router"</label>
+                        <select id=format!("router-{id}") name="router_id" data-testid="move-router">
+                            <RouterOptions routers selected=current_router />
+                        </select>
+                    </div>
+                    <p class="muted">"The old router is told to remove the user; the new one gets it as it should be now."</p>
+                    <button type="submit" class="button button-small">"Move"</button>
+                </ActionForm>
+            </details>
+            <details class="panel-section">
                 <summary>"Change password"</summary>
                 <ActionForm action=actions.change_password>
                     <input type="hidden" name="id" value=id.to_string() />
@@ -761,4 +804,19 @@ fn local_date(at: DateTime<Utc>, offset: i32) -> String {
     let fixed = FixedOffset::east_opt(offset).unwrap_or(Utc.fix());
     let date: NaiveDate = at.with_timezone(&fixed).date_naive();
     date.format("%Y-%m-%d").to_string()
+}
+
+/// The options of a router select: "no router" and each of the ISP's routers.
+#[component]
+fn RouterOptions(routers: Signal<Vec<(Uuid, String)>>, selected: Option<Uuid>) -> impl IntoView {
+    view! {
+        <option value="" selected=selected.is_none()>"No router yet"</option>
+        <Suspense>
+            {move || Suspend::new(async move {
+                routers.get().into_iter().map(|(id, name)| {
+                    view! { <option value=id.to_string() selected=Some(id) == selected>{name}</option> }
+                }).collect_view()
+            })}
+        </Suspense>
+    }
 }

@@ -141,13 +141,7 @@ pub(crate) fn password_binding(tenant: Uuid, service: Uuid) -> Vec<u8> {
 /// A password for a new service when none was typed: 10 characters from an alphabet without
 /// look-alikes (no 0/o, 1/l/i), easy to read out over the phone.
 pub fn generate_password() -> Result<String, AppError> {
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
-    let mut bytes = [0u8; 10];
-    getrandom::fill(&mut bytes).map_err(|e| AppError::internal(&std::io::Error::other(e)))?;
-    Ok(bytes
-        .iter()
-        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
-        .collect())
+    crate::secrets::random_text(b"abcdefghjkmnpqrstuvwxyz23456789", 10)
 }
 
 /// The user name a service gets when none was typed: its customer's account number.
@@ -270,8 +264,9 @@ async fn insert_service(
     let now = state.clock.now();
     let result = sqlx::query!(
         r#"insert into services (tenant_id, id, customer_id, plan_id, username, password_enc, status,
-                                 billing_mode, billing_day, starts_at, expires_at, created_at, updated_at)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)"#,
+                                 billing_mode, billing_day, starts_at, expires_at, created_at, updated_at,
+                                 router_id)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)"#,
         tenant.0,
         id,
         new.customer_id,
@@ -283,7 +278,8 @@ async fn insert_service(
         new.input.billing_day,
         new.starts_at,
         new.expires_at,
-        now
+        now,
+        new.input.router_id
     )
     .execute(tx.conn())
     .await;
@@ -292,6 +288,10 @@ async fn insert_service(
         Err(e) if constraint(&e) == Some("services_tenant_username_key") => Err(AppError::invalid(
             "username",
             "another service already uses this user name",
+        )),
+        Err(e) if constraint(&e) == Some("services_router_fkey") => Err(AppError::invalid(
+            "router_id",
+            "that router is not one of yours",
         )),
         Err(e) => Err(e.into()),
     }
@@ -549,6 +549,8 @@ pub enum ServiceChange {
     ExtendUntil(chrono::NaiveDate),
     ChangePlan(Uuid),
     ChangePassword(String),
+    /// Onto another router (or none): the old one is told to remove the user.
+    MoveRouter(Option<Uuid>),
 }
 
 /// Applies one change to a service and records it. Returns the customer's refreshed detail.
@@ -670,6 +672,34 @@ pub async fn change_service(
             .await?;
             "service.password_changed"
         }
+        ServiceChange::MoveRouter(router) => {
+            if *router == before.router_id {
+                return Err(AppError::invalid(
+                    "router_id",
+                    "the service is already on this router",
+                ));
+            }
+            let moved = sqlx::query!(
+                "update services set router_id = $3, updated_at = $4 where tenant_id = $1 and id = $2",
+                tenant.0,
+                service_id,
+                *router,
+                now
+            )
+            .execute(tx.conn())
+            .await;
+            match moved {
+                Ok(_) => {}
+                Err(e) if constraint(&e) == Some("services_router_fkey") => {
+                    return Err(AppError::invalid(
+                        "router_id",
+                        "that router is not one of yours",
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            }
+            "service.router_changed"
+        }
     };
     if matches!(
         change,
@@ -783,11 +813,13 @@ async fn detail_in(
     })?;
     let rows = sqlx::query!(
         r#"select s.id, s.plan_id, p.name as plan_name, p.price_minor, p.validity_unit,
-                  p.validity_count, s.router_id, s.username, s.status, s.billing_mode,
+                  p.validity_count, s.router_id, r.name as "router_name?", s.username, s.status,
+                  s.billing_mode,
                   s.billing_day, s.starts_at, s.expires_at,
                   cur.period_start as "period_start?", cur.period_end as "period_end?",
                   cur.total_minor as "period_charged?"
              from services s join plans p on p.tenant_id = s.tenant_id and p.id = s.plan_id
+             left join routers r on r.tenant_id = s.tenant_id and r.id = s.router_id
              -- The period being used now, as invoiced: what a plan change prorates.
              left join lateral (
                  select i.period_start, i.period_end, i.total_minor from invoices i
@@ -814,6 +846,7 @@ async fn detail_in(
                 validity_unit: ValidityUnit::parse(&r.validity_unit)?,
                 validity_count: r.validity_count,
                 router_id: r.router_id,
+                router_name: r.router_name,
                 username: r.username,
                 status: ServiceStatus::parse("status", &r.status)?.effective(r.expires_at, now),
                 billing_mode: BillingMode::parse("billing_mode", &r.billing_mode)?,
@@ -996,6 +1029,7 @@ pub async fn list_in(
         has_next,
         utc_offset_seconds: offset_seconds(&zone, now),
         plans: crate::plans::service::list(tx).await?,
+        routers: crate::network::routers::choices(tx).await?,
     })
 }
 

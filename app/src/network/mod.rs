@@ -1,7 +1,21 @@
 //! Network enforcement: what the routers are told so that each service is on when it is paid
-//! for and off when it is not. Being built (issue 7); so far the RouterOS APIs (binary v6 and
-//! REST v7) and RADIUS packets.
+//! for and off when it is not.
+//!
+//! The database holds each service's desired state (`network_entries`, kept by triggers in the
+//! transaction that changes a service); the worker turns changes into commands in a durable
+//! per-router queue and pushes them over the RouterOS APIs, or hands them to the phone-home
+//! agent when the router checks in. Nothing here talks to a router inside a web request.
 
+pub mod api;
+pub mod model;
+pub mod pages;
+
+#[cfg(feature = "ssr")]
+pub mod agent;
+#[cfg(feature = "ssr")]
+pub mod command_spec;
+#[cfg(feature = "ssr")]
+pub mod queue;
 #[cfg(feature = "ssr")]
 pub mod radius_packet;
 #[cfg(feature = "ssr")]
@@ -12,3 +26,7 @@ pub mod routeros_api;
 pub mod routeros_rest;
 #[cfg(feature = "ssr")]
 pub mod routeros_v6;
+#[cfg(feature = "ssr")]
+pub mod routers;
+#[cfg(feature = "ssr")]
+pub mod worker;

@@ -329,7 +329,7 @@ fn select_all(ev: &leptos::ev::FocusEvent) {
 }
 
 /// Puts `text` on the clipboard (browser only).
-fn copy_text(text: &str) {
+pub(crate) fn copy_text(text: &str) {
     #[cfg(feature = "hydrate")]
     if let Some(window) = web_sys::window() {
         // The promise settles on its own; a refusal leaves the selectable field to copy from.

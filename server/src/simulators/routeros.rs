@@ -4,9 +4,11 @@
 //! memory and answers `print`, `add`, `set` and `remove` on them as RouterOS does (`!re` per
 //! item, `!done =ret=*ID` for an add, `!trap` with RouterOS's own messages), after `/login`.
 //! The same menus answer the v7 REST API (`/rest/<menu>`, Basic auth, JSON strings, RouterOS's
-//! `{error, message, detail}` refusals) on a second port. Controls: go offline (API
-//! connections refused), fail the next command with a message, sign in as RouterOS before 6.43
-//! did. (The phone-home agent side comes with the command queue.)
+//! `{error, message, detail}` refusals) on a second port. As a phone-home router it checks in
+//! with the server the way the agent script does and runs the RouterOS script it is sent
+//! (`routeros_script`, the subset our scripts use). Controls: go offline (API connections
+//! dropped, no check-ins), slow down, fail the next command with a message, sign in as RouterOS
+//! before 6.43 did.
 
 use std::{
     collections::BTreeMap,
@@ -37,7 +39,44 @@ const MENUS: &[(&str, Option<&str>)] = &[
     ("/ip/hotspot/user", Some("name")),
     ("/ip/hotspot/active", None),
     ("/queue/simple", Some("name")),
+    ("/ppp/profile", Some("name")),
+    ("/ip/hotspot/user/profile", Some("name")),
+    ("/system/resource", None),
 ];
+
+#[path = "routeros_script.rs"]
+mod script;
+
+/// The message to refuse the next command with, if failures are set.
+fn take_failure(s: &mut State) -> Option<String> {
+    let (message, skip, left) = s.fail_next.take()?;
+    if skip > 0 {
+        s.fail_next = Some((message, skip - 1, left));
+        return None;
+    }
+    if left > 1 {
+        s.fail_next = Some((message.clone(), 0, left - 1));
+    }
+    Some(message)
+}
+
+/// RouterOS keeps flags as booleans whichever way they were written (`yes`, `no`, `true`).
+fn normalise(key: &str, value: &str) -> String {
+    match (key, value) {
+        ("disabled", "yes" | "true") => "true".into(),
+        ("disabled", "no" | "false") => "false".into(),
+        _ => value.to_string(),
+    }
+}
+
+fn normalise_item(item: Item) -> Item {
+    item.into_iter()
+        .map(|(k, v)| {
+            let v = normalise(&k, &v);
+            (k, v)
+        })
+        .collect()
+}
 
 /// One item of a menu: its `.id` (`*1`, `*2`, …) and attributes.
 pub type Item = BTreeMap<String, String>;
@@ -49,8 +88,27 @@ struct State {
     offline: bool,
     /// Sign-in as before RouterOS 6.43: `/login` answers with a challenge.
     challenge: bool,
-    fail_next: Option<String>,
+    /// Refuse commands: (message, commands to let through first, commands to refuse).
+    fail_next: Option<(String, u32, u32)>,
     commands: Vec<String>,
+    /// How long each answer waits (a slow link or a busy router).
+    delay: std::time::Duration,
+    /// The agent's script globals (`jasiyoNonce`, `jasiyoResults`, …).
+    globals: BTreeMap<String, String>,
+    /// The body of the agent's last check-in, for replay tests.
+    last_check_in: Option<String>,
+    /// Check-ins made and refused.
+    check_ins: u64,
+    refused_check_ins: u64,
+}
+
+/// The phone-home agent's settings, as the install script would set them.
+#[derive(Clone, Debug)]
+pub struct AgentConfig {
+    pub url: String,
+    pub router_id: String,
+    pub secret: String,
+    pub interval: std::time::Duration,
 }
 
 #[derive(Clone)]
@@ -74,9 +132,21 @@ impl RouterSim {
             password: password.to_string(),
             state: Arc::default(),
         };
+        sim.with(|s| {
+            let id = next_id(s);
+            let mut item = Item::new();
+            item.insert(".id".into(), id);
+            item.insert("version".into(), "7.16.2 (stable)".into());
+            item.insert("board-name".into(), "Jasiyo simulator".into());
+            s.menus.insert("/system/resource".into(), vec![item]);
+        });
         let routes = Router::new()
             .route("/rest/{*path}", any(rest_api))
             .with_state(sim.clone());
+        let rest = OfflineAware {
+            inner: rest,
+            sim: sim.clone(),
+        };
         tokio::spawn(async move {
             if let Err(err) = axum::serve(rest, routes).await {
                 tracing::warn!(error = %err, "router simulator REST API stopped");
@@ -133,6 +203,163 @@ impl RouterSim {
         self.with(|s| s.offline = offline);
     }
 
+    pub fn is_offline(&self) -> bool {
+        self.with(|s| s.offline)
+    }
+
+    /// Every answer (API, REST, agent) waits this long first.
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        self.with(|s| s.delay = delay);
+    }
+
+    /// The version `/system/resource` reports.
+    pub fn set_version(&self, version: &str) {
+        self.with(|s| {
+            if let Some(item) = s
+                .menus
+                .get_mut("/system/resource")
+                .and_then(|items| items.first_mut())
+            {
+                item.insert("version".into(), version.to_string());
+            }
+        });
+    }
+
+    fn delay(&self) -> std::time::Duration {
+        self.with(|s| s.delay)
+    }
+
+    /// Checks in as the agent script does, runs what the server sends, and checks in again at
+    /// once while the answer asks for it (`jasiyoMore`), up to the script's round limit.
+    /// Returns the HTTP status of the last check-in. Offline: no check-in, `None`.
+    pub async fn check_in(&self, agent: &AgentConfig) -> Option<u16> {
+        // The app's client: rustls with the provider the rest of the tree uses.
+        let Ok(http) = app::payments::daraja::http() else {
+            return None;
+        };
+        let mut status = None;
+        for _ in 0..app::network::agent::AGENT_ROUNDS {
+            if self.is_offline() {
+                return status;
+            }
+            tokio::time::sleep(self.delay()).await;
+            let body = self.with(|s| {
+                let global = |name: &str| s.globals.get(name).cloned().unwrap_or_default();
+                let version = s
+                    .menus
+                    .get("/system/resource")
+                    .and_then(|i| i.first())
+                    .and_then(|i| i.get("version").cloned())
+                    .unwrap_or_default();
+                // The script concatenates raw values into the form body, as RouterOS does.
+                let body = format!(
+                    "router={}&secret={}&version={}&nonce={}&results={}",
+                    agent.router_id,
+                    agent.secret,
+                    version,
+                    global("jasiyoNonce"),
+                    global("jasiyoResults")
+                );
+                s.globals.insert("jasiyoMore".into(), "false".into());
+                body
+            });
+            self.with(|s| s.last_check_in = Some(body.clone()));
+            let sent = http
+                .post(&agent.url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await;
+            let response = match sent {
+                Ok(r) => r,
+                Err(err) => {
+                    tracing::debug!(error = %err, "simulated agent could not check in");
+                    self.with(|s| {
+                        s.globals.insert("jasiyoNonce".into(), String::new());
+                    });
+                    return status;
+                }
+            };
+            status = Some(response.status().as_u16());
+            if !response.status().is_success() {
+                self.with(|s| {
+                    s.refused_check_ins += 1;
+                    s.globals.insert("jasiyoNonce".into(), String::new());
+                });
+                return status;
+            }
+            let Ok(text) = response.text().await else {
+                return status;
+            };
+            // RouterOS 6 keeps at most 4 KB of `output=user`: a longer script would be cut.
+            if text.len() > 4096 {
+                tracing::warn!(bytes = text.len(), "simulated agent: answer over 4 KB");
+                self.with(|s| {
+                    s.globals.insert("jasiyoNonce".into(), String::new());
+                });
+                return status;
+            }
+            let more = self.with(|s| {
+                s.check_ins += 1;
+                s.globals.insert("jasiyoResults".into(), String::new());
+                let mut globals = std::mem::take(&mut s.globals);
+                let ran = script::run(&text, s, &mut globals);
+                s.globals = globals;
+                if let Err(err) = ran {
+                    tracing::warn!(error = %err, script = %text, "simulated agent: script error");
+                    s.globals.insert("jasiyoNonce".into(), String::new());
+                }
+                s.globals.get("jasiyoMore").map(String::as_str) == Some("true")
+            });
+            if !more {
+                break;
+            }
+        }
+        status
+    }
+
+    /// Runs the agent every `interval` (skipping while offline) until the process ends.
+    pub fn start_agent(&self, agent: AgentConfig) {
+        let sim = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(agent.interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                sim.check_in(&agent).await;
+            }
+        });
+    }
+
+    /// The agent's last check-in body, as sent.
+    pub fn last_check_in(&self) -> Option<String> {
+        self.with(|s| s.last_check_in.clone())
+    }
+
+    /// Check-ins answered with a script, and refused.
+    pub fn check_in_counts(&self) -> (u64, u64) {
+        self.with(|s| (s.check_ins, s.refused_check_ins))
+    }
+
+    /// The agent's script globals.
+    pub fn global(&self, name: &str) -> Option<String> {
+        self.with(|s| s.globals.get(name).cloned())
+    }
+
+    /// Runs a RouterOS script (the subset the agent is sent) as the router would.
+    pub fn run_script(&self, src: &str) -> Result<(), String> {
+        self.with(|s| {
+            let mut globals = std::mem::take(&mut s.globals);
+            let ran = script::run(src, s, &mut globals);
+            s.globals = globals;
+            ran
+        })
+    }
+
+    pub fn set_global(&self, name: &str, value: &str) {
+        self.with(|s| s.globals.insert(name.to_string(), value.to_string()));
+    }
+
     /// Answer `/login` as RouterOS before 6.43 did, with an MD5 challenge.
     pub fn set_old_login(&self, old: bool) {
         self.with(|s| s.challenge = old);
@@ -140,7 +367,17 @@ impl RouterSim {
 
     /// The next command (after sign-in) is refused with `message`.
     pub fn fail_next(&self, message: &str) {
-        self.with(|s| s.fail_next = Some(message.to_string()));
+        self.fail_times(message, 1);
+    }
+
+    /// The next `times` commands are refused with `message`.
+    pub fn fail_times(&self, message: &str, times: u32) {
+        self.with(|s| s.fail_next = (times > 0).then(|| (message.to_string(), 0, times)));
+    }
+
+    /// Lets `after` commands through, then refuses one with `message`.
+    pub fn fail_after(&self, message: &str, after: u32) {
+        self.with(|s| s.fail_next = Some((message.to_string(), after, 1)));
     }
 
     /// The items of a menu, e.g. `/ppp/secret`.
@@ -194,6 +431,10 @@ impl RouterSim {
                     }
                 }
             };
+            let delay = self.delay();
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
             let answer = if signed_in {
                 self.with(|s| s.commands.push(words.join(" ")));
                 self.answer(&words)
@@ -221,7 +462,7 @@ impl RouterSim {
     }
 
     fn answer(&self, words: &[String]) -> Vec<Vec<String>> {
-        if let Some(message) = self.with(|s| s.fail_next.take()) {
+        if let Some(message) = self.with(take_failure) {
             return trap(words, &message);
         }
         let Some((menu, verb)) = words[0].rsplit_once('/') else {
@@ -299,7 +540,11 @@ fn print(s: &mut State, menu: &str, filter: &[(String, String)]) -> Result<Vec<I
         .map(|items| {
             items
                 .iter()
-                .filter(|item| filter.iter().all(|(k, v)| item.get(k) == Some(v)))
+                .filter(|item| {
+                    filter.iter().all(|(k, v)| {
+                        item.get(k).map(String::as_str) == Some(normalise(k, v).as_str())
+                    })
+                })
                 .cloned()
                 .collect()
         })
@@ -307,7 +552,8 @@ fn print(s: &mut State, menu: &str, filter: &[(String, String)]) -> Result<Vec<I
 }
 
 /// Adds an item; returns its `.id`.
-fn add(s: &mut State, menu: &str, mut item: Item) -> Result<String, Refusal> {
+fn add(s: &mut State, menu: &str, item: Item) -> Result<String, Refusal> {
+    let mut item = normalise_item(item);
     if let Some(key) = unique_key(menu)? {
         let Some(value) = item.get(key) else {
             return Err(Refusal::BadRequest(format!("failure: {key} not set")));
@@ -353,7 +599,7 @@ fn change(
     match changes {
         None => Ok(items.remove(at)),
         Some(changes) => {
-            items[at].extend(changes);
+            items[at].extend(normalise_item(changes));
             Ok(items[at].clone())
         }
     }
@@ -430,11 +676,15 @@ async fn rest_api(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let delay = sim.delay();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     if !sim.authorized(&headers) {
         return rest_refusal(StatusCode::UNAUTHORIZED, None);
     }
     sim.with(|s| s.commands.push(format!("{method} /rest/{path}")));
-    if let Some(message) = sim.with(|s| s.fail_next.take()) {
+    if let Some(message) = sim.with(take_failure) {
         return rest_refusal(StatusCode::BAD_REQUEST, Some(&message));
     }
     let path = format!("/{}", path.trim_matches('/'));
@@ -473,5 +723,34 @@ async fn rest_api(
         Ok(None) => StatusCode::NO_CONTENT.into_response(),
         Err(Refusal::NotFound) => rest_refusal(StatusCode::NOT_FOUND, None),
         Err(Refusal::BadRequest(message)) => rest_refusal(StatusCode::BAD_REQUEST, Some(&message)),
+    }
+}
+
+/// The REST listener: while the router is offline, connections are dropped as they arrive,
+/// as by a dead link (the client sees a connection error, not an HTTP refusal).
+struct OfflineAware {
+    inner: TcpListener,
+    sim: RouterSim,
+}
+
+impl axum::serve::Listener for OfflineAware {
+    type Io = TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.inner.accept().await {
+                Ok((stream, addr)) if !self.sim.is_offline() => return (stream, addr),
+                Ok((stream, _)) => drop(stream),
+                Err(err) => {
+                    tracing::warn!(error = %err, "router simulator REST accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.inner.local_addr()
     }
 }

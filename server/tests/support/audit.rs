@@ -43,6 +43,20 @@ pub const LOOKUP_POLICIES: &[(&str, &str, &str)] = &[
         "payment_links_lookup_by_code",
         "app.pay_code_hash",
     ),
+    ("routers", "routers_lookup_by_id", "app.router_id"),
+    ("routers", "routers_network_worker", "app.worker"),
+    (
+        "network_entries",
+        "network_entries_network_worker",
+        "app.worker",
+    ),
+    (
+        "router_commands",
+        "router_commands_network_worker",
+        "app.worker",
+    ),
+    ("services", "services_network_worker", "app.worker"),
+    ("invoices", "invoices_network_worker", "app.worker"),
 ];
 
 /// The runtime role the server uses.

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod client;
 pub mod isp;
+pub mod net;
 
 use std::str::FromStr;
 
