@@ -137,6 +137,11 @@ pub const DEMO_PAYSTACK_SECRET: &str = "sk_test_demo0c1e7a9d5b0c1e7a9d5b0c1e7a9d
 /// How many customers the demo ISP has.
 pub const DEMO_CUSTOMERS: usize = 200;
 
+/// The demo's router: a RouterOS simulator `make run` starts, reached over the binary API.
+pub const DEMO_ROUTER: &str = "Kasarani POP (simulated)";
+pub const DEMO_ROUTER_USER: &str = "jasiyo";
+pub const DEMO_ROUTER_PASSWORD: &str = "demo-router-pass";
+
 /// Creates the demo ISP, its staff, plans and customers where missing. Returns the tenant id.
 #[tracing::instrument(skip(state))]
 pub async fn seed(state: &AppState) -> anyhow::Result<TenantId> {
@@ -163,6 +168,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<TenantId> {
     let owner = demo_owner(state, tenant).await?;
     seed_customers(state, &owner).await?;
     seed_payment_settings(state, &owner).await?;
+    seed_router(state, &owner).await?;
     // Renewal invoices for whoever expires in the next few days, at once rather than on the
     // server's first scheduled run.
     app::billing::job::run_tenant(state, tenant, &app::billing::job::Options::default())
@@ -204,6 +210,73 @@ async fn seed_customers(state: &AppState, owner: &Staff) -> anyhow::Result<()> {
         skipped = report.skipped,
         "demo customers"
     );
+    Ok(())
+}
+
+/// The demo router, with every service that is on none put on it (so the simulator the server
+/// starts is told who is on and who is cut off). Its port is the simulator's, set at each start
+/// by [`point_demo_router`].
+async fn seed_router(state: &AppState, owner: &Staff) -> anyhow::Result<()> {
+    let mut tx = state.db.tenant(owner.tenant).await?;
+    let existing: Option<Uuid> = sqlx::query_scalar("select id from routers where name = $1")
+        .bind(DEMO_ROUTER)
+        .fetch_optional(tx.conn())
+        .await?;
+    tx.commit().await?;
+    let router = match existing {
+        Some(id) => id,
+        None => {
+            let input = app::network::model::RouterForm {
+                name: DEMO_ROUTER.into(),
+                site: "Kasarani, Mwiki road".into(),
+                mode: "api".into(),
+                host: "127.0.0.1".into(),
+                port: "8728".into(),
+                api_username: DEMO_ROUTER_USER.into(),
+                api_password: DEMO_ROUTER_PASSWORD.into(),
+                interval_secs: "5".into(),
+                ..Default::default()
+            }
+            .check(false)
+            .map_err(|e| anyhow::anyhow!("the demo router's form: {e}"))?;
+            app::network::routers::create(state, owner, &input, &RequestMeta::default())
+                .await
+                .map_err(|e| anyhow::anyhow!("adding the demo router: {e}"))?
+                .id
+        }
+    };
+    let mut tx = state.db.tenant(owner.tenant).await?;
+    sqlx::query("update services set router_id = $1, updated_at = $2 where router_id is null")
+        .bind(router)
+        .bind(state.clock.now())
+        .execute(tx.conn())
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Points the demo router at the simulator listening on `port` and queues every user for it
+/// (demo mode, at each start).
+pub async fn point_demo_router(state: &AppState, port: u16) -> anyhow::Result<()> {
+    let Some(tenant) = state.db.tenant_by_slug(DEMO_SLUG).await? else {
+        return Ok(());
+    };
+    let mut tx = state.db.tenant(tenant).await?;
+    let router: Option<Uuid> = sqlx::query_scalar(
+        "update routers set host = '127.0.0.1', port = $1, last_error = null where name = $2
+         returning id",
+    )
+    .bind(i32::from(port))
+    .bind(DEMO_ROUTER)
+    .fetch_optional(tx.conn())
+    .await?;
+    // The simulator starts empty: everyone is sent to it again.
+    if let Some(router) = router {
+        app::network::routers::requeue_all(&mut tx, router)
+            .await
+            .map_err(|e| anyhow::anyhow!("queueing the demo router's users: {e}"))?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 

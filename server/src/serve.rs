@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     config, demo, routes,
-    simulators::{daraja::DarajaSim, paystack::PaystackSim, smtp::SmtpSink},
+    simulators::{daraja::DarajaSim, paystack::PaystackSim, routeros::RouterSim, smtp::SmtpSink},
 };
 use app::mail::mailer::Mailer;
 
@@ -98,6 +98,15 @@ pub async fn run() -> anyhow::Result<()> {
             .context("starting the Paystack simulator")?;
         tracing::info!(paystack = %paystack.url(), "demo payments: Paystack is a local simulator");
         state.providers.paystack_url = Some(paystack.url());
+        // The demo ISP's router: a simulator on the binary API, told who is on and who is cut
+        // off from the first round on (its memory starts empty at each start, as after a reset).
+        let router = RouterSim::start(0, demo::DEMO_ROUTER_USER, demo::DEMO_ROUTER_PASSWORD)
+            .await
+            .context("starting the RouterOS simulator")?;
+        demo::point_demo_router(&state, router.addr().port())
+            .await
+            .context("pointing the demo router at its simulator")?;
+        tracing::info!(api = %router.addr(), "demo network: the demo router is a local simulator");
         // The demo ISP's paybill sends its payments here, once the server is listening.
         let demo_state = state.clone();
         tokio::spawn(async move {

@@ -433,3 +433,34 @@ async fn a_service_cannot_be_put_on_another_isps_router() {
     );
     assert_eq!(net.scalar("select count(*) from network_entries").await, 0);
 }
+
+#[tokio::test]
+async fn a_reset_router_is_sent_everything_again() {
+    let net = net("queue-resync", None).await;
+    let router_sim = sim().await;
+    let router = net.api_router("Core", &router_sim).await;
+    let home = net.plan("Home 8").await;
+    let (_, _, on) = net
+        .service("Jabali", "0712000010", home, Some(router))
+        .await;
+    let (_, off, cut) = net
+        .service("Kerubo", "0712000011", home, Some(router))
+        .await;
+    change(&net, off, ServiceChange::Suspend).await;
+    net.round().await;
+    router_sim.reset();
+    assert!(router_sim.items("/ppp/secret").is_empty());
+    // Nothing changed in the database: nothing is sent until someone asks.
+    assert_eq!(net.round().await.queued, 0);
+    let queued = routers::resync(&net.state, &net.staff, router, &RequestMeta::default())
+        .await
+        .unwrap();
+    assert_eq!(queued, 2);
+    net.round().await;
+    assert_eq!(
+        user(&router_sim, "/ppp/secret", &on),
+        Some((false, Some("jasiyo-4M-8M".into())))
+    );
+    // A suspended user stays off (a disabled user the router lacks is as good as cut off).
+    assert!(user(&router_sim, "/ppp/secret", &cut).is_none_or(|u| u.0));
+}

@@ -114,6 +114,7 @@ const ADMIN_ONLY: &[(&str, &[(&str, &str)])] = &[
     ("/api/routers/delete", &[("id", "{router}")]),
     ("/api/routers/rotate-secret", &[("id", "{router}")]),
     ("/api/routers/retry-failed", &[("id", "{router}")]),
+    ("/api/routers/resync", &[("id", "{router}")]),
 ];
 
 /// The router form, as the routers page posts it.
@@ -214,6 +215,7 @@ const CROSS_TENANT: &[(&str, &[(&str, &str)])] = &[
     ("/api/routers/delete", &[("id", "{router}")]),
     ("/api/routers/rotate-secret", &[("id", "{router}")]),
     ("/api/routers/retry-failed", &[("id", "{router}")]),
+    ("/api/routers/resync", &[("id", "{router}")]),
 ];
 
 /// Real ids to put in the forms above.

@@ -95,3 +95,14 @@ pub async fn retry_router_commands(id: Uuid) -> Result<u64, AppError> {
     })
     .await
 }
+
+#[server(prefix = "/api", endpoint = "routers/resync")]
+pub async fn resync_router(id: Uuid) -> Result<u64, AppError> {
+    use crate::{auth::identity, state::app_state};
+    crate::error::respond(async move {
+        let state = app_state()?;
+        let staff = identity::current_staff(&state).await?;
+        crate::network::routers::resync(&state, &staff, id, &identity::request_meta()).await
+    })
+    .await
+}

@@ -8,8 +8,8 @@ use crate::{
     error::AppError,
     network::{
         api::{
-            CreateRouter, DeleteRouter, RetryRouterCommands, RotateRouterSecret, UpdateRouter,
-            get_router, list_routers,
+            CreateRouter, DeleteRouter, ResyncRouter, RetryRouterCommands, RotateRouterSecret,
+            UpdateRouter, get_router, list_routers,
         },
         model::{CommandRow, LatencyFigures, RouterMode, RouterRow},
     },
@@ -206,6 +206,8 @@ pub fn RouterPage() -> impl IntoView {
     let rotate = ServerAction::<RotateRouterSecret>::new();
     let retry = ServerAction::<RetryRouterCommands>::new();
     let delete = ServerAction::<DeleteRouter>::new();
+    let resync = ServerAction::<ResyncRouter>::new();
+    let (confirm_resync, set_confirm_resync) = signal(false);
     let (tick, set_tick) = signal(0_u32);
     // The queue moves by itself: look again every 5 seconds while the page is open.
     Effect::new(move |_| {
@@ -226,6 +228,7 @@ pub fn RouterPage() -> impl IntoView {
                 update.version().get(),
                 rotate.version().get(),
                 retry.version().get(),
+                resync.version().get(),
                 tick.get(),
             )
         },
@@ -247,6 +250,7 @@ pub fn RouterPage() -> impl IntoView {
             .or_else(|| rotate.value().get().and_then(Result::err))
             .or_else(|| retry.value().get().and_then(Result::err))
             .or_else(|| delete.value().get().and_then(Result::err))
+            .or_else(|| resync.value().get().and_then(Result::err))
             .map(error_text)
     };
     Effect::new(move |_| {
@@ -329,6 +333,18 @@ pub fn RouterPage() -> impl IntoView {
                                 <input type="hidden" name="id" value=rid.to_string() />
                                 <button type="submit" class="button button-secondary button-small" data-testid="retry-failed">"Retry failed commands"</button>
                             </ActionForm>
+                        </Show>
+                        <Show when=move || d.can_manage>
+                            <Show when=move || confirm_resync.get() fallback=move || view! {
+                                <button type="button" class="button-link" on:click=move |_| set_confirm_resync.set(true)>"Send everything again…"</button>
+                            }>
+                                <ActionForm action=resync attr:class="inline-form">
+                                    <input type="hidden" name="id" value=rid.to_string() />
+                                    "Every user on this router is sent again (after a reset or a replacement). "
+                                    <button type="submit" class="button button-small" data-testid="resync">"Send everything again"</button>
+                                    <button type="button" class="button-link" on:click=move |_| set_confirm_resync.set(false)>"Cancel"</button>
+                                </ActionForm>
+                            </Show>
                         </Show>
                         {if d.commands.is_empty() {
                             view! { <p class="muted">"Nothing has been sent to this router yet. Commands appear here when a customer on it is added, cut off or reconnected."</p> }.into_any()

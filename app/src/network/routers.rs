@@ -530,3 +530,44 @@ pub async fn retry_failed(
     state.network.nudge();
     Ok(retried)
 }
+
+/// Sends the router every user's desired state again (a router replaced, reset or edited by
+/// hand): each entry is queued anew, and delivery makes the router match whatever it holds.
+pub async fn resync(
+    state: &AppState,
+    staff: &Staff,
+    id: Uuid,
+    meta: &RequestMeta,
+) -> Result<u64, AppError> {
+    staff.require(Permission::ManageRouters)?;
+    let tenant = staff.tenant;
+    let mut tx = state.db.tenant(tenant).await?;
+    let row = find(&mut tx, id, state.clock.now()).await?;
+    let queued = requeue_all(&mut tx, id).await?;
+    audit(
+        &mut tx,
+        state,
+        staff,
+        "router.resynced",
+        id,
+        (Some(&row), Some(&row)),
+        meta,
+    )
+    .await?;
+    tx.commit().await?;
+    state.network.nudge();
+    Ok(queued)
+}
+
+/// Marks every entry of `router` as not yet queued, so the reconciler queues them all.
+pub async fn requeue_all(tx: &mut TenantTx, router: Uuid) -> Result<u64, AppError> {
+    let tenant = tx.tenant();
+    Ok(sqlx::query!(
+        "update network_entries set queued_version = 0 where tenant_id = $1 and router_id = $2",
+        tenant.0,
+        router
+    )
+    .execute(tx.conn())
+    .await?
+    .rows_affected())
+}

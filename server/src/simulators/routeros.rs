@@ -203,6 +203,11 @@ impl RouterSim {
         self.with(|s| s.offline = offline);
     }
 
+    /// Forgets every user, profile and session, as a router reset to its defaults would.
+    pub fn reset(&self) {
+        self.with(|s| s.menus.retain(|menu, _| menu == "/system/resource"));
+    }
+
     pub fn is_offline(&self) -> bool {
         self.with(|s| s.offline)
     }
