@@ -43,7 +43,7 @@ run: ## set up everything, then serve the app with a demo ISP on http://$(ADDR)
 	@printf '    owner    owner@demo.jasiyo.test    / demo-owner-pass\n'
 	@printf '    admin    admin@demo.jasiyo.test    / demo-admin-pass\n'
 	@printf '    support  support@demo.jasiyo.test  / demo-support-pass\n\n'
-	@$(DB) exec env JASIYO_DEV_MAIL=1 JASIYO_DEV_PROVIDERS=1 LEPTOS_SITE_ADDR=$(ADDR) $(SERVER) serve
+	@$(DB) exec env JASIYO_DEV_MAIL=1 JASIYO_DEV_PROVIDERS=1 JASIYO_RADIUS_AUTH_ADDR=127.0.0.1:1812 JASIYO_RADIUS_ACCT_ADDR=127.0.0.1:1813 LEPTOS_SITE_ADDR=$(ADDR) $(SERVER) serve
 
 test: fmt-check lint sqlx-check unit e2e ## every check the project has (what CI runs)
 	$(call say,all checks passed)

@@ -313,15 +313,18 @@ impl Db {
         )
         .fetch_all(&mut *tx)
         .await?;
+        // Pushed routers with commands due or not heard from for an interval; RADIUS NASes
+        // with disconnects due (they are heard from by their own packets).
         let routers = sqlx::query!(
             r#"select r.tenant_id, r.id from routers r
-                where r.mode in ('rest', 'api')
-                  and (exists (select 1 from router_commands c
-                                where c.tenant_id = r.tenant_id and c.router_id = r.id
-                                  and c.status = 'queued' and c.next_attempt_at <= $1)
-                       or greatest(r.last_seen_at, r.last_error_at) is null
-                       or greatest(r.last_seen_at, r.last_error_at)
-                          <= $1 - make_interval(secs => r.interval_secs))"#,
+                where (r.mode in ('rest', 'api', 'radius')
+                       and exists (select 1 from router_commands c
+                                    where c.tenant_id = r.tenant_id and c.router_id = r.id
+                                      and c.status = 'queued' and c.next_attempt_at <= $1))
+                   or (r.mode in ('rest', 'api')
+                       and (greatest(r.last_seen_at, r.last_error_at) is null
+                            or greatest(r.last_seen_at, r.last_error_at)
+                               <= $1 - make_interval(secs => r.interval_secs)))"#,
             now
         )
         .fetch_all(&mut *tx)
@@ -335,6 +338,51 @@ impl Db {
                 .map(|r| (TenantId(r.tenant_id), r.id))
                 .collect(),
         })
+    }
+
+    /// Every RADIUS router (tenant, id, address, disconnect port, sealed secret), through the
+    /// routers_network_worker policy, for the RADIUS server's table of clients.
+    pub async fn radius_nases(
+        &self,
+    ) -> Result<Vec<(TenantId, Uuid, String, Option<i32>, Vec<u8>)>, sqlx::Error> {
+        let mut tx = self
+            .pool
+            .begin_with("begin; select set_config('app.worker', 'network', true)")
+            .await?;
+        let rows = sqlx::query!(
+            r#"select tenant_id, id, host as "host!", port, secret_enc from routers
+                where mode = 'radius' and host is not null"#
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (TenantId(r.tenant_id), r.id, r.host, r.port, r.secret_enc))
+            .collect())
+    }
+
+    /// ISPs with a RADIUS router (for closing their stale sessions).
+    pub async fn radius_tenants(&self) -> Result<Vec<TenantId>, sqlx::Error> {
+        Ok(self
+            .radius_nases()
+            .await?
+            .into_iter()
+            .map(|(tenant, ..)| tenant)
+            .collect::<std::collections::HashSet<_>>()
+            .into_iter()
+            .collect())
+    }
+
+    /// Makes the RADIUS sessions partition for the month of `at` if it is missing.
+    pub async fn radius_partition(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query!("select radius_sessions_partition($1)", at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Opens a transaction for the router `id`'s check-in, switched to its tenant as the row is

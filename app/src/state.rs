@@ -1,8 +1,17 @@
 //! What every request handler and server function can reach on the server.
 
 use crate::{
-    auth::session::Timeouts, clock::Clock, db::Db, error::AppError, mail::mailer::Mailer,
-    network::worker::NetworkWorker, payments::applier::C2bApplier, secrets::Secrets,
+    auth::session::Timeouts,
+    clock::Clock,
+    db::Db,
+    error::AppError,
+    mail::mailer::Mailer,
+    network::{
+        radius_server::{NasTable, RadiusSettings},
+        worker::NetworkWorker,
+    },
+    payments::applier::C2bApplier,
+    secrets::Secrets,
 };
 
 /// Shared, cheap to clone (everything inside is reference-counted).
@@ -20,6 +29,10 @@ pub struct AppState {
     pub c2b: C2bApplier,
     /// Cuts off, queues and pushes router commands.
     pub network: NetworkWorker,
+    /// The RADIUS server's addresses and what it tells NASes.
+    pub radius: RadiusSettings,
+    /// The RADIUS clients (routers in RADIUS mode), by address.
+    pub radius_nases: std::sync::Arc<NasTable>,
 }
 
 /// Base URLs that replace the providers' real ones; `None` uses the real service.
@@ -42,6 +55,8 @@ impl AppState {
             providers: ProviderUrls::default(),
             c2b: C2bApplier::default(),
             network: NetworkWorker::default(),
+            radius: RadiusSettings::default(),
+            radius_nases: std::sync::Arc::default(),
         }
     }
 }

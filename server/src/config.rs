@@ -142,6 +142,40 @@ pub fn billing() -> Result<(std::time::Duration, i64), ConfigError> {
     Ok((std::time::Duration::from_secs(every.unsigned_abs()), batch))
 }
 
+/// The RADIUS server: `JASIYO_RADIUS_AUTH_ADDR` and `JASIYO_RADIUS_ACCT_ADDR` (e.g.
+/// `0.0.0.0:1812` and `0.0.0.0:1813`; unset serves no RADIUS) and `JASIYO_RADIUS_INTERIM_SECONDS`
+/// (the `Acct-Interim-Interval` sent, default 300).
+pub fn radius() -> Result<app::network::radius_server::RadiusSettings, ConfigError> {
+    let addr = |name: &'static str| -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+            None => Ok(None),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| ConfigError::Invalid {
+                    name,
+                    value: v,
+                    reason: "expected an address and port such as 0.0.0.0:1812",
+                }),
+        }
+    };
+    let interim = number(
+        "JASIYO_RADIUS_INTERIM_SECONDS",
+        std::env::var("JASIYO_RADIUS_INTERIM_SECONDS")
+            .ok()
+            .as_deref(),
+        300,
+        86_400,
+    )?;
+    Ok(app::network::radius_server::RadiusSettings {
+        auth: addr("JASIYO_RADIUS_AUTH_ADDR")?,
+        acct: addr("JASIYO_RADIUS_ACCT_ADDR")?,
+        interim_secs: u32::try_from(interim.max(60)).unwrap_or(300),
+        ..Default::default()
+    })
+}
+
 /// `JASIYO_HSTS=1`: send Strict-Transport-Security (set it only behind a TLS-terminating proxy).
 pub fn hsts() -> bool {
     matches!(

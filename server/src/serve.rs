@@ -59,6 +59,7 @@ pub async fn run() -> anyhow::Result<()> {
 
     let mut state = AppState::new(Db::new(pool), config::secrets()?);
     state.sessions = config::session_timeouts()?;
+    state.radius = config::radius()?;
 
     let mail = config::mail(options.site_addr);
     let dev_mail = if config::dev_mail() {
@@ -161,6 +162,12 @@ pub async fn run() -> anyhow::Result<()> {
 
     // Cut-offs at expiry, and router commands queued and pushed as desired states change.
     state.network.start(&state);
+
+    // RADIUS for routers that ask (a port already taken is reported, not fatal: the rest of
+    // the app still serves).
+    if let Err(err) = app::network::radius_server::start(&state).await {
+        tracing::error!(error = %err, "RADIUS not served: could not bind its ports");
+    }
 
     // Renewals, postpaid billing days, overdue invoices and cut-offs, on a schedule.
     let (every, batch_size) = config::billing()?;

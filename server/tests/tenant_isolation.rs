@@ -201,6 +201,12 @@ const PROBES: &[(&str, &str)] = &[
          values ($1, coalesce((select id from routers where tenant_id = $1 limit 1), gen_random_uuid()),
                  'probe-' || $2::text, 1, '{}', 'added', 'queued', now(), now(), now())",
     ),
+    (
+        "radius_sessions",
+        "insert into radius_sessions (tenant_id, router_id, session_id, started_at, username, updated_at)
+         values ($1, coalesce((select id from routers where tenant_id = $1 limit 1), gen_random_uuid()),
+                 'probe-' || $2::text, now(), 'probe', now())",
+    ),
 ];
 
 struct Two {

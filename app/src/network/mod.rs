@@ -19,6 +19,8 @@ pub mod queue;
 #[cfg(feature = "ssr")]
 pub mod radius_packet;
 #[cfg(feature = "ssr")]
+pub mod radius_server;
+#[cfg(feature = "ssr")]
 pub mod router_error;
 #[cfg(feature = "ssr")]
 pub mod routeros_api;

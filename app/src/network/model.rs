@@ -61,14 +61,16 @@ impl RouterMode {
         matches!(self, RouterMode::Rest | RouterMode::Api)
     }
 
-    /// The usual port: REST over https 443 (http 80), API-SSL 8729 (plain 8728).
+    /// The usual port: REST over https 443 (http 80), API-SSL 8729 (plain 8728), and for a
+    /// RADIUS NAS the port it takes Disconnect-Requests on (RFC 5176: 3799).
     pub fn default_port(self, tls: bool) -> Option<u16> {
         match (self, tls) {
             (RouterMode::Rest, true) => Some(443),
             (RouterMode::Rest, false) => Some(80),
             (RouterMode::Api, true) => Some(8729),
             (RouterMode::Api, false) => Some(8728),
-            _ => None,
+            (RouterMode::Radius, _) => Some(3799),
+            (RouterMode::Agent, _) => None,
         }
     }
 }
@@ -298,7 +300,8 @@ pub struct RouterDetail {
     pub cut_off: LatencyFigures,
     /// Payment (or reactivation) to confirmed reconnection, over the last 7 days.
     pub reconnect: LatencyFigures,
-    /// The install script for the phone-home agent (agent mode, owner/admin only).
+    /// What to paste into the router: the agent's install script, or the RADIUS settings with
+    /// the shared secret (owner/admin only).
     pub install_script: Option<String>,
 }
 
@@ -344,6 +347,9 @@ mod tests {
         assert_eq!(input.mode, RouterMode::Agent);
         assert_eq!(input.interval_secs, DEFAULT_INTERVAL_SECS);
         assert_eq!(input.port, None);
+        let mut nas = form("radius");
+        nas.host = "10.0.0.2".into();
+        assert_eq!(nas.check(false).unwrap().port, Some(3799));
     }
 
     #[test]

@@ -126,6 +126,9 @@ pub fn RoutersPage() -> impl IntoView {
                     <Show when=move || mode.get() != RouterMode::Agent>
                         <Field name="host" label="Address (IP or host name)" error=field_error("host")><input id="host" name="form[host]" placeholder="10.10.0.1" /></Field>
                     </Show>
+                    <Show when=move || mode.get() == RouterMode::Radius>
+                        <Field name="port" label="Disconnect port (blank: 3799)" error=field_error("port")><input id="port" name="form[port]" inputmode="numeric" /></Field>
+                    </Show>
                     <Show when=move || mode.get().is_pushed()>
                         <Field name="port" label="Port (blank: the usual)" error=field_error("port")><input id="port" name="form[port]" inputmode="numeric" /></Field>
                         <div class="field">
@@ -305,7 +308,11 @@ pub fn RouterPage() -> impl IntoView {
                         view! {
                             <section class="card" aria-labelledby="install-title">
                                 <h2 id="install-title">"Connect this router"</h2>
-                                <p>"Open the router's terminal (WinBox → New Terminal, or SSH) and paste this. It installs a script that checks in with Jasiyo every "{r.interval_secs}" seconds; the router needs to reach this server over HTTPS, nothing needs to reach the router."</p>
+                                {if r.mode == RouterMode::Radius {
+                                    view! { <p>"Open the router's terminal (WinBox → New Terminal, or SSH) and paste this. It points the router's PPPoE and hotspot log-ins at Jasiyo's RADIUS server with this router's shared secret, and lets Jasiyo disconnect a session when a service is cut off."</p> }.into_any()
+                                } else {
+                                    view! { <p>"Open the router's terminal (WinBox → New Terminal, or SSH) and paste this. It installs a script that checks in with Jasiyo every "{r.interval_secs}" seconds; the router needs to reach this server over HTTPS, nothing needs to reach the router."</p> }.into_any()
+                                }}
                                 <textarea class="code-block" readonly rows="8" data-testid="install-script">{script}</textarea>
                                 <p>
                                     <button type="button" class="button button-small" data-testid="copy-script" on:click=move |_| crate::payments::pages::copy_text(&copy)>"Copy script"</button>
@@ -392,6 +399,9 @@ fn RouterEdit(
     let address = (r.mode != RouterMode::Agent).then(|| {
         view! { <div class="field"><label>"Address"<input name="form[host]" value=r.host.clone().unwrap_or_default() /></label></div> }
     });
+    let dm_port = (r.mode == RouterMode::Radius).then(|| {
+        view! { <div class="field"><label>"Disconnect port"<input name="form[port]" inputmode="numeric" value=r.port.map(|p| p.to_string()).unwrap_or_default() /></label></div> }
+    });
     let api = r.mode.is_pushed().then(|| {
         view! {
             <div class="field"><label>"Port"<input name="form[port]" inputmode="numeric" value=r.port.map(|p| p.to_string()).unwrap_or_default() /></label></div>
@@ -411,6 +421,7 @@ fn RouterEdit(
                     <div class="field"><label>"Site"<input name="form[site]" value=r.site.clone().unwrap_or_default() /></label></div>
                     <div class="field"><label>"Check every (seconds)"<input name="form[interval_secs]" inputmode="numeric" value=r.interval_secs.to_string() /></label></div>
                     {address}
+                    {dm_port}
                     {api}
                 </div>
                 <button type="submit" class="button button-small">"Save changes"</button>

@@ -69,8 +69,6 @@ pub async fn enqueue(
     let mut routers = Vec::new();
     let mut usernames = Vec::new();
     let mut versions = Vec::new();
-    // Commands: RADIUS NASes are answered from the database at each log-in; their cut-offs
-    // are Disconnect-Requests, not queued commands.
     let (
         mut c_router,
         mut c_user,
@@ -92,7 +90,9 @@ pub async fn enqueue(
         routers.push(r.router_id);
         usernames.push(r.username.clone());
         versions.push(r.version);
-        if r.mode == "radius" {
+        // A RADIUS NAS asks at each log-in, so an enabled user needs no command; a cut-off is
+        // a Disconnect-Request for the sessions it has open.
+        if r.mode == "radius" && r.desired == "enabled" {
             continue;
         }
         let plan = r
@@ -260,6 +260,8 @@ pub async fn unclaim(tx: &mut TenantTx, ids: &[i64]) -> Result<(), AppError> {
 pub enum Outcome {
     /// Ran, and the user reads back as desired.
     Confirmed,
+    /// Confirmed, with what the router answered (a RADIUS NAS's ACK).
+    ConfirmedWith(String),
     /// Ran, but the user does not read back as desired.
     Unconfirmed(String),
     /// The router refused it; its words.
@@ -278,16 +280,23 @@ pub async fn record(
     let tenant = tx.tenant();
     for (id, outcome) in outcomes {
         match outcome {
-            Outcome::Confirmed => {
+            Outcome::Confirmed | Outcome::ConfirmedWith(_) => {
+                let answer = match outcome {
+                    Outcome::ConfirmedWith(answer) => {
+                        Some(answer.chars().take(500).collect::<String>())
+                    }
+                    _ => None,
+                };
                 let row = sqlx::query!(
                     r#"update router_commands
                           set status = 'confirmed', executed_at = coalesce(executed_at, $3),
-                              confirmed_at = $3, last_error = null
+                              confirmed_at = $3, last_error = null, result = $4
                         where tenant_id = $1 and id = $2 and status in ('delivered', 'executed')
                     returning router_id, username, version"#,
                     tenant.0,
                     id,
-                    now
+                    now,
+                    answer
                 )
                 .fetch_optional(tx.conn())
                 .await?;

@@ -37,11 +37,13 @@ pub mod attr {
     pub const ACCT_OUTPUT_OCTETS: u8 = 43;
     pub const ACCT_SESSION_ID: u8 = 44;
     pub const ACCT_SESSION_TIME: u8 = 46;
+    pub const ACCT_TERMINATE_CAUSE: u8 = 49;
     pub const ACCT_INPUT_GIGAWORDS: u8 = 52;
     pub const ACCT_OUTPUT_GIGAWORDS: u8 = 53;
     pub const CHAP_CHALLENGE: u8 = 60;
     pub const MESSAGE_AUTHENTICATOR: u8 = 80;
     pub const ACCT_INTERIM_INTERVAL: u8 = 85;
+    pub const ERROR_CAUSE: u8 = 101;
 }
 
 /// MikroTik's vendor id, and its rate-limit attribute (`rx/tx` as in a simple queue).

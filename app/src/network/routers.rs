@@ -134,8 +134,9 @@ pub async fn detail(state: &AppState, staff: &Staff, id: Uuid) -> Result<RouterD
     let zone = crate::customers::service::zone(&mut tx).await?;
     let cut_off = latency(&mut tx, id, &["cut_off", "suspended"], now).await?;
     let reconnect = latency(&mut tx, id, &["reconnected"], now).await?;
-    let install_script =
-        if router.mode == RouterMode::Agent && staff.role.can(Permission::ManageRouters) {
+    let install_script = match router.mode {
+        _ if !staff.role.can(Permission::ManageRouters) => None,
+        RouterMode::Agent => {
             let secret = open_secret(&mut tx, state, id).await?;
             Some(crate::network::agent::install_script(
                 &public_url(state),
@@ -143,9 +144,18 @@ pub async fn detail(state: &AppState, staff: &Staff, id: Uuid) -> Result<RouterD
                 &secret,
                 router.interval_secs,
             ))
-        } else {
-            None
-        };
+        }
+        RouterMode::Radius => {
+            let secret = open_secret(&mut tx, state, id).await?;
+            Some(crate::network::radius_server::router_script(
+                &public_host(state),
+                &state.radius,
+                &secret,
+                router.port.unwrap_or(3799),
+            ))
+        }
+        RouterMode::Rest | RouterMode::Api => None,
+    };
     tx.commit().await?;
     Ok(RouterDetail {
         router,
@@ -165,6 +175,17 @@ pub fn public_url(state: &AppState) -> String {
         .public_url
         .clone()
         .unwrap_or_else(|| state.mailer.public_url.clone())
+}
+
+/// The host name in the public URL (where routers send RADIUS packets).
+fn public_host(state: &AppState) -> String {
+    let url = public_url(state);
+    let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or(v6).to_string();
+    }
+    authority.split(':').next().unwrap_or(authority).to_string()
 }
 
 /// Due-to-confirmed latencies over the last 7 days for commands with one of `reasons`.

@@ -51,6 +51,8 @@ pub const STALE: chrono::Duration = chrono::Duration::minutes(2);
 pub struct NetworkWorker {
     nudges: Arc<OnceLock<mpsc::UnboundedSender<()>>>,
     busy: Arc<Mutex<HashSet<Uuid>>>,
+    /// When RADIUS housekeeping (stale sessions, partitions) last ran.
+    housekeeping: Arc<Mutex<Option<std::time::Instant>>>,
 }
 
 impl fmt::Debug for NetworkWorker {
@@ -85,6 +87,19 @@ impl NetworkWorker {
             .insert(router)
     }
 
+    /// Whether RADIUS housekeeping is due (once a minute).
+    fn housekeeping_due(&self) -> bool {
+        let mut last = self
+            .housekeeping
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let due = last.is_none_or(|at| at.elapsed() >= Duration::from_secs(60));
+        if due {
+            *last = Some(std::time::Instant::now());
+        }
+        due
+    }
+
     fn release(&self, router: Uuid) {
         self.busy
             .lock()
@@ -108,6 +123,11 @@ async fn run(state: AppState, mut nudges: mpsc::UnboundedReceiver<()>) {
         while nudges.try_recv().is_ok() || notifications.try_recv().is_ok() {}
         if let Err(err) = round(&state, true).await {
             tracing::error!(error = %err, "network round");
+        }
+        if state.network.housekeeping_due()
+            && let Err(err) = radius_housekeeping(&state).await
+        {
+            tracing::error!(error = %err, "RADIUS housekeeping");
         }
     }
 }
@@ -133,6 +153,16 @@ async fn listen(state: AppState, notified: mpsc::UnboundedSender<()>) {
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
+}
+
+/// Closes RADIUS sessions gone quiet and makes the sessions table's months ahead.
+async fn radius_housekeeping(state: &AppState) -> Result<(), AppError> {
+    crate::network::radius_server::ensure_partitions(state).await?;
+    let now = state.clock.now();
+    for tenant in state.db.radius_tenants().await? {
+        crate::network::radius_server::close_stale(state, tenant, now).await?;
+    }
+    Ok(())
 }
 
 /// What one round did.
@@ -250,6 +280,18 @@ async fn target(
     .await?;
     tx.commit().await?;
     let Some(r) = row else { return Ok(None) };
+    if r.mode == "radius" {
+        let Some(host) = r.host else { return Ok(None) };
+        return Ok(Some(Target {
+            port: r.port.and_then(|p| u16::try_from(p).ok()).unwrap_or(3799),
+            mode: r.mode,
+            host,
+            tls: false,
+            user: String::new(),
+            password: String::new(),
+            interval: chrono::Duration::seconds(i64::from(r.interval_secs)),
+        }));
+    }
     let (Some(host), Some(user), Some(sealed)) = (r.host, r.api_username, r.api_password_enc)
     else {
         return Ok(None);
@@ -311,6 +353,9 @@ pub async fn deliver(state: &AppState, tenant: TenantId, router: Uuid) -> Result
     let Some(target) = target(state, tenant, router).await? else {
         return Ok(());
     };
+    if target.mode == "radius" {
+        return deliver_radius(state, tenant, router, &target).await;
+    }
     let mut session = match connect(&target).await {
         Ok(session) => session,
         Err(err) => return unreachable(state, tenant, router, &target, &err).await,
@@ -427,6 +472,116 @@ async fn unreachable(
     )
     .execute(tx.conn())
     .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Delivers a RADIUS NAS's cut-offs: a Disconnect-Request for each session the user has open
+/// there (none open: nothing to cut, and the next log-in is refused). ACK, or NAK with
+/// Error-Cause 503 (the session was gone already), confirms; another NAK is a refusal; no answer
+/// leaves the command waiting, as for an unreachable router.
+async fn deliver_radius(
+    state: &AppState,
+    tenant: TenantId,
+    router: Uuid,
+    target: &Target,
+) -> Result<(), AppError> {
+    use crate::network::radius_server::{DmAnswer, SESSION_NOT_FOUND, disconnect};
+    let now = state.clock.now();
+    let mut tx = state.db.tenant(tenant).await?;
+    let secret = crate::network::routers::open_secret(&mut tx, state, router).await?;
+    queue::requeue_stale(&mut tx, router, now, STALE).await?;
+    let claimed = queue::claim(&mut tx, state, router, now, queue::DELIVERY_BATCH).await?;
+    let mut sessions = Vec::with_capacity(claimed.len());
+    for command in &claimed {
+        let open = sqlx::query!(
+            r#"select session_id, host(framed_ip) as framed_ip from radius_sessions
+                where tenant_id = $1 and router_id = $2 and username = $3 and stopped_at is null"#,
+            tenant.0,
+            router,
+            command.username
+        )
+        .fetch_all(tx.conn())
+        .await?;
+        sessions.push(open);
+    }
+    tx.commit().await?;
+    let Ok(ip) = target.host.parse::<std::net::IpAddr>() else {
+        return Err(AppError::invalid(
+            "host",
+            "a RADIUS router's address must be an IP",
+        ));
+    };
+    let nas = SocketAddr::new(ip, target.port);
+    let mut outcomes = Vec::with_capacity(claimed.len());
+    let mut unreachable_why = None;
+    // Sessions the NAS confirmed it ended (its Accounting-Stop may follow, or be lost).
+    let mut ended = Vec::new();
+    for (command, open) in claimed.iter().zip(sessions) {
+        let mut answers = Vec::new();
+        let mut outcome = None;
+        for session in &open {
+            let framed = session.framed_ip.as_deref().and_then(|ip| ip.parse().ok());
+            let answer = disconnect(
+                nas,
+                secret.as_bytes(),
+                &command.username,
+                Some(&session.session_id),
+                framed,
+                state.radius.dm_timeout,
+            )
+            .await;
+            match answer {
+                Ok(DmAnswer::Ack) => {
+                    answers.push("ACK".to_string());
+                    ended.push(session.session_id.clone());
+                }
+                Ok(DmAnswer::Nak(Some(SESSION_NOT_FOUND))) => {
+                    answers.push(format!("NAK {SESSION_NOT_FOUND} (session already gone)"));
+                }
+                Ok(DmAnswer::Nak(cause)) => {
+                    outcome = Some(Outcome::Refused(format!(
+                        "the NAS refused the disconnect (NAK{})",
+                        cause
+                            .map(|c| format!(", Error-Cause {c}"))
+                            .unwrap_or_default()
+                    )));
+                    break;
+                }
+                Err(err) => {
+                    let why = err.to_string();
+                    unreachable_why = Some(why.clone());
+                    outcome = Some(Outcome::Lost(why));
+                    break;
+                }
+            }
+        }
+        let outcome = outcome.unwrap_or_else(|| {
+            if answers.is_empty() {
+                Outcome::ConfirmedWith("no open session".into())
+            } else {
+                Outcome::ConfirmedWith(answers.join(", "))
+            }
+        });
+        outcomes.push((command.id, outcome));
+    }
+    let now = state.clock.now();
+    let mut tx = state.db.tenant(tenant).await?;
+    queue::record(&mut tx, now, target.interval, &outcomes).await?;
+    sqlx::query!(
+        r#"update radius_sessions set stopped_at = $4, stop_cause = 'disconnected'
+            where tenant_id = $1 and router_id = $2 and session_id = any($3)
+              and stopped_at is null"#,
+        tenant.0,
+        router,
+        &ended,
+        now
+    )
+    .execute(tx.conn())
+    .await?;
+    if let Some(why) = &unreachable_why {
+        note_error(&mut tx, router, now, why).await?;
+    }
     tx.commit().await?;
     Ok(())
 }
