@@ -308,7 +308,11 @@ impl Db {
                   and i.due_at <= $1
                   and exists (select 1 from services s
                                where s.tenant_id = i.tenant_id and s.id = i.service_id
-                                 and s.status = 'active' and s.billing_mode = 'postpaid')"#,
+                                 and s.status = 'active' and s.billing_mode = 'postpaid')
+               union
+               select tenant_id from vouchers where status = 'available' and expires_at <= $1
+               union
+               select tenant_id from vouchers where status = 'used' and ends_at <= $1"#,
             now
         )
         .fetch_all(&mut *tx)

@@ -27,6 +27,7 @@ pub mod phone;
 pub mod plans;
 pub mod settings;
 pub mod staff;
+pub mod vouchers;
 pub mod workspace;
 
 #[cfg(feature = "ssr")]
@@ -95,6 +96,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/forgot-password") view=auth::pages::ForgotPasswordPage ssr=SsrMode::Async />
                 <Route path=path!("/reset-password") view=auth::pages::ResetPasswordPage ssr=SsrMode::Async />
                 <Route path=path!("/pay/:code") view=payments::pay_page::PayPage ssr=SsrMode::Async />
+                <Route path=path!("/vouchers/print/:batch") view=vouchers::pages::VoucherSheetPage ssr=SsrMode::Async />
                 <Route path=path!("/accept-invitation") view=staff::pages::AcceptInvitationPage ssr=SsrMode::Async />
                 // Async: the operator pages arrive complete, readable before (or without) the
                 // WebAssembly, instead of streaming placeholders that need a script to fill.
@@ -110,7 +112,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("payments/events") view=payments::transactions_page::ProviderEventsPage />
                     <Route path=path!("routers") view=network::pages::RoutersPage />
                     <Route path=path!("routers/:id") view=network::pages::RouterPage />
-                    <Route path=path!("vouchers") view=|| view! { <AreaPage area=Area::Vouchers /> } />
+                    <Route path=path!("vouchers") view=vouchers::pages::VouchersPage />
                     <Route path=path!("messages") view=|| view! { <AreaPage area=Area::Messages /> } />
                     <Route path=path!("reports") view=billing::pages::ReportsPage />
                     <Route path=path!("settings") view=settings::GeneralSettingsPage />

@@ -80,3 +80,27 @@ test('a new phone-home router shows the script to paste into it', async () => {
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('vouchers are made for a hotspot plan and printed', async () => {
+  const { page, errors, context } = await openPage(browser);
+  await signIn(page, server.url);
+  await page.goto(`${server.url}/app/vouchers`);
+  await shellHydrated(page);
+  await page.locator('#voucher-count').fill('12');
+  await page.getByTestId('make-vouchers').click();
+  const made = page.getByTestId('vouchers-made');
+  await made.waitFor();
+  assert.equal(await page.getByTestId('voucher-row').count(), 12);
+  const first = (await page.getByTestId('voucher-row').first().locator('code').textContent()).trim();
+  assert.match(first, /^[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$/);
+
+  // The sheet: every code on a card with the business and the plan.
+  const href = await made.locator('a').getAttribute('href');
+  await page.goto(`${server.url}${href}`);
+  await page.getByTestId('voucher-sheet').waitFor();
+  assert.equal(await page.getByTestId('voucher-card').count(), 12);
+  const card = await page.getByTestId('voucher-card').first().textContent();
+  assert.match(card, /Demo Networks/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});

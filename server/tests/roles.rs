@@ -115,6 +115,10 @@ const ADMIN_ONLY: &[(&str, &[(&str, &str)])] = &[
     ("/api/routers/rotate-secret", &[("id", "{router}")]),
     ("/api/routers/retry-failed", &[("id", "{router}")]),
     ("/api/routers/resync", &[("id", "{router}")]),
+    (
+        "/api/vouchers/generate",
+        &[("form[plan_id]", "{plan}"), ("form[count]", "10")],
+    ),
 ];
 
 /// The router form, as the routers page posts it.
@@ -216,6 +220,7 @@ const CROSS_TENANT: &[(&str, &[(&str, &str)])] = &[
     ("/api/routers/rotate-secret", &[("id", "{router}")]),
     ("/api/routers/retry-failed", &[("id", "{router}")]),
     ("/api/routers/resync", &[("id", "{router}")]),
+    ("/api/vouchers/sheet", &[("batch", "{batch}")]),
 ];
 
 /// Real ids to put in the forms above.
@@ -225,6 +230,7 @@ struct Ids {
     customer: String,
     service: String,
     router: String,
+    batch: String,
 }
 
 /// The form with `{user}`, `{plan}`, `{customer}` and `{service}` replaced by real ids.
@@ -238,6 +244,7 @@ fn form<'a>(pairs: &'a [(&'a str, &'a str)], ids: &'a Ids) -> Vec<(&'a str, &'a 
                 "{customer}" => ids.customer.as_str(),
                 "{service}" => ids.service.as_str(),
                 "{router}" => ids.router.as_str(),
+                "{batch}" => ids.batch.as_str(),
                 other => other,
             };
             (*k, value)
@@ -245,10 +252,11 @@ fn form<'a>(pairs: &'a [(&'a str, &'a str)], ids: &'a Ids) -> Vec<(&'a str, &'a 
         .collect()
 }
 
-/// Creates a customer with one service on `plan` and a router in `tenant` directly; returns
-/// (customer, service, router).
-async fn customer_in(db: &app::db::Db, tenant: TenantId, plan: &str) -> (Uuid, Uuid, Uuid) {
+/// Creates a customer with one service on `plan`, a router and a voucher batch in `tenant`
+/// directly; returns (customer, service, router, batch).
+async fn customer_in(db: &app::db::Db, tenant: TenantId, plan: &str) -> (Uuid, Uuid, Uuid, Uuid) {
     let (customer, service, router) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let batch = Uuid::new_v4();
     let mut tx = db.tenant(tenant).await.unwrap();
     sqlx::query(
         "insert into routers (tenant_id, id, name, mode, secret_enc, created_at, updated_at)
@@ -283,8 +291,18 @@ async fn customer_in(db: &app::db::Db, tenant: TenantId, plan: &str) -> (Uuid, U
     .execute(tx.conn())
     .await
     .unwrap();
+    sqlx::query(
+        "insert into voucher_batches (tenant_id, id, plan_id, count, expires_at, created_at)
+         values ($1, $2, $3::uuid, 1, now() + interval '1 day', now())",
+    )
+    .bind(tenant.0)
+    .bind(batch)
+    .bind(plan)
+    .execute(tx.conn())
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
-    (customer, service, router)
+    (customer, service, router, batch)
 }
 
 /// A tenant's customers and services as a comparable snapshot.
@@ -435,13 +453,14 @@ async fn sign_up_invite_support_and_support_is_refused_every_admin_function_and_
         .as_str()
         .unwrap()
         .to_string();
-    let (customer, service, router) = customer_in(&db.db(), tenant, &plan_id).await;
+    let (customer, service, router, batch) = customer_in(&db.db(), tenant, &plan_id).await;
     let ids = Ids {
         user: owner_id,
         plan: plan_id,
         customer: customer.to_string(),
         service: service.to_string(),
         router: router.to_string(),
+        batch: batch.to_string(),
     };
     let customers_before = customers_of(&db.db(), tenant).await;
     for (endpoint, pairs) in ADMIN_ONLY {
@@ -546,7 +565,8 @@ async fn staff_of(db: &app::db::Db, tenant: TenantId) -> Vec<(Uuid, String, bool
 async fn another_tenants_ids_are_not_found_and_nothing_changes() {
     let mut w = two_isps().await;
     let b_plan = plan_in(&w.db_handle, w.b_tenant).await.to_string();
-    let (b_customer, b_service, b_router) = customer_in(&w.db_handle, w.b_tenant, &b_plan).await;
+    let (b_customer, b_service, b_router, b_batch) =
+        customer_in(&w.db_handle, w.b_tenant, &b_plan).await;
     let before = staff_of(&w.db_handle, w.b_tenant).await;
     let customers_before = customers_of(&w.db_handle, w.b_tenant).await;
     for (endpoint, pairs) in CROSS_TENANT {
@@ -557,6 +577,7 @@ async fn another_tenants_ids_are_not_found_and_nothing_changes() {
                 customer: b_customer.to_string(),
                 service: b_service.to_string(),
                 router: b_router.to_string(),
+                batch: b_batch.to_string(),
             };
             let reply = w.a.call(endpoint, &form(pairs, &ids)).await;
             assert!(

@@ -207,6 +207,23 @@ const PROBES: &[(&str, &str)] = &[
          values ($1, coalesce((select id from routers where tenant_id = $1 limit 1), gen_random_uuid()),
                  'probe-' || $2::text, now(), 'probe', now())",
     ),
+    (
+        "voucher_batches",
+        "insert into voucher_batches (tenant_id, id, plan_id, count, expires_at, created_by, created_at)
+         values ($1, gen_random_uuid(),
+                 coalesce((select id from plans where tenant_id = $1 limit 1), gen_random_uuid()),
+                 1, now() + interval '1 day', $2, now())",
+    ),
+    (
+        "vouchers",
+        "insert into vouchers (tenant_id, id, batch_id, code, plan_id, expires_at, created_at, updated_at)
+         values ($1, gen_random_uuid(),
+                 coalesce((select id from voucher_batches where tenant_id = $1 limit 1), gen_random_uuid()),
+                 translate(upper(substr(md5($2::text || random()::text), 1, 4)), '01OIL', '23456')
+                   || '-' || translate(upper(substr(md5(random()::text), 1, 4)), '01OIL', '23456'),
+                 coalesce((select id from plans where tenant_id = $1 limit 1), gen_random_uuid()),
+                 now() + interval '1 day', now(), now())",
+    ),
 ];
 
 struct Two {

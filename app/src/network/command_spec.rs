@@ -26,6 +26,23 @@ pub struct CommandSpec {
     pub rate_limit: Option<String>,
     pub shared_users: Option<i32>,
     pub limit_bytes_total: Option<i64>,
+    /// A voucher: its code is also its password, and its plan's validity its uptime limit.
+    #[serde(default)]
+    pub voucher: bool,
+    /// RouterOS duration (`1d`, `3h`, `30m`) of connected time a voucher allows.
+    #[serde(default)]
+    pub limit_uptime: Option<String>,
+}
+
+/// A plan's validity as a RouterOS duration (`limit-uptime`); months count as 30 days.
+pub fn routeros_duration(unit: &str, count: i32) -> String {
+    match unit {
+        "minutes" => format!("{count}m"),
+        "hours" => format!("{count}h"),
+        "days" => format!("{count}d"),
+        "weeks" => format!("{count}w"),
+        _ => format!("{}d", i64::from(count) * 30),
+    }
 }
 
 /// The plan figures a spec is made from.
@@ -55,7 +72,18 @@ impl CommandSpec {
             limit_bytes_total: plan
                 .and_then(|p| p.data_cap_bytes)
                 .filter(|_| kind == "hotspot"),
+            voucher: false,
+            limit_uptime: None,
         }
+    }
+
+    /// The same spec for a voucher whose plan lasts `validity` (a RouterOS duration).
+    pub fn for_voucher(mut self, validity: String) -> Self {
+        self.voucher = true;
+        if self.desired == "enabled" {
+            self.limit_uptime = Some(validity);
+        }
+        self
     }
 
     /// The menu the user lives in, its active sessions, the profile menu and the attribute an
@@ -98,6 +126,9 @@ impl CommandSpec {
         }
         if let Some(limit) = self.limit_bytes_total {
             attrs.push(("limit-bytes-total", limit.to_string()));
+        }
+        if let Some(uptime) = &self.limit_uptime {
+            attrs.push(("limit-uptime", uptime.clone()));
         }
         attrs
     }
@@ -189,6 +220,21 @@ impl RouterSession {
                     .collect())
             }
             RouterSession::Rest(client) => client.print(menu, &[(key, value)]).await,
+        }
+    }
+
+    /// Every item of `menu`.
+    pub async fn list(&mut self, menu: &str) -> Result<Vec<Item>, RouterError> {
+        match self {
+            RouterSession::V6(client) => {
+                let replies = client.run(&Command::new(&format!("{menu}/print"))).await?;
+                Ok(replies
+                    .into_iter()
+                    .filter(|r| r.kind == crate::network::routeros_api::ReplyKind::Re)
+                    .map(reply_item)
+                    .collect())
+            }
+            RouterSession::Rest(client) => client.print(menu, &[]).await,
         }
     }
 
@@ -369,6 +415,16 @@ mod tests {
         let hotspot = CommandSpec::new("hotspot", "enabled", Some(plan()));
         assert_eq!(hotspot.profile.as_deref(), Some("jasiyo-5M-10M-x2"));
         assert_eq!(hotspot.limit_bytes_total, Some(1_000_000_000));
+    }
+
+    #[test]
+    fn a_voucher_is_limited_to_its_plans_time() {
+        let spec = CommandSpec::new("hotspot", "enabled", Some(plan()))
+            .for_voucher(routeros_duration("hours", 3));
+        assert!(spec.voucher);
+        let attrs = spec.user_attributes("X7K2-P9MQ", "X7K2-P9MQ");
+        assert!(attrs.contains(&("limit-uptime", "3h".to_string())));
+        assert_eq!(routeros_duration("months", 1), "30d");
     }
 
     #[test]

@@ -286,13 +286,13 @@ pub fn RouterPage() -> impl IntoView {
                     </header>
                     <section class="card">
                         <dl class="facts">
-                            <dt>"Connection"</dt><dd>{r.mode.label()}</dd>
-                            <dt>"Site"</dt><dd>{r.site.clone().unwrap_or_else(|| "—".into())}</dd>
-                            <dt>"Address"</dt><dd>{address}</dd>
-                            <dt>"Checks every"</dt><dd>{format!("{} s", r.interval_secs)}</dd>
-                            <dt>"RouterOS"</dt><dd>{r.routeros_version.clone().unwrap_or_else(|| "—".into())}</dd>
-                            <dt>"Last seen"</dt><dd data-testid="router-last-seen">{seen}</dd>
-                            <dt>"Services"</dt><dd>{r.services}</dd>
+                            <div><dt>"Connection"</dt><dd>{r.mode.label()}</dd></div>
+                            <div><dt>"Site"</dt><dd>{r.site.clone().unwrap_or_else(|| "—".into())}</dd></div>
+                            <div><dt>"Address"</dt><dd>{address}</dd></div>
+                            <div><dt>"Checks every"</dt><dd>{format!("{} s", r.interval_secs)}</dd></div>
+                            <div><dt>"RouterOS"</dt><dd>{r.routeros_version.clone().unwrap_or_else(|| "—".into())}</dd></div>
+                            <div><dt>"Last seen"</dt><dd data-testid="router-last-seen">{seen}</dd></div>
+                            <div><dt>"Services"</dt><dd>{r.services}</dd></div>
                         </dl>
                         {r.last_error.clone().map(|e| view! { <p class="alert alert-danger" data-testid="router-error">{format!("Last problem: {e}")}</p> })}
                     </section>

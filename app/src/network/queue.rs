@@ -44,7 +44,7 @@ pub async fn enqueue(
     let rows = sqlx::query!(
         r#"with pending as (
                select e.router_id, e.username, e.service_id, e.kind, e.desired, e.plan_id,
-                      e.reason, e.version, e.due_at
+                      e.reason, e.version, e.due_at, e.voucher_id
                  from network_entries e
                 where e.tenant_id = $1 and e.version > e.queued_version
                 order by e.changed_at
@@ -52,8 +52,10 @@ pub async fn enqueue(
                 for update skip locked)
            select pending.router_id, pending.username, pending.service_id, pending.kind,
                   pending.desired, pending.reason, pending.version, pending.due_at,
-                  r.mode, p.download_kbps as "download_kbps?", p.upload_kbps as "upload_kbps?",
-                  p.burst_download_kbps, p.burst_upload_kbps, p.shared_users, p.data_cap_bytes
+                  pending.voucher_id, r.mode,
+                  p.download_kbps as "download_kbps?", p.upload_kbps as "upload_kbps?",
+                  p.burst_download_kbps, p.burst_upload_kbps, p.shared_users, p.data_cap_bytes,
+                  p.validity_unit as "validity_unit?", p.validity_count as "validity_count?"
              from pending
              join routers r on r.tenant_id = $1 and r.id = pending.router_id
              left join plans p on p.tenant_id = $1 and p.id = pending.plan_id"#,
@@ -105,7 +107,16 @@ pub async fn enqueue(
                 shared_users: r.shared_users,
                 data_cap_bytes: r.data_cap_bytes,
             });
-        let spec = CommandSpec::new(&r.kind, &r.desired, plan);
+        let mut spec = CommandSpec::new(&r.kind, &r.desired, plan);
+        if r.voucher_id.is_some() {
+            let validity = r
+                .validity_unit
+                .as_deref()
+                .zip(r.validity_count)
+                .map(|(unit, count)| crate::network::command_spec::routeros_duration(unit, count))
+                .unwrap_or_default();
+            spec = spec.for_voucher(validity);
+        }
         c_router.push(r.router_id);
         c_user.push(r.username.clone());
         c_service.push(r.service_id);
@@ -229,6 +240,10 @@ pub async fn claim(
             spec,
             password,
         };
+        if r_claimed.spec.voucher {
+            // A voucher's code is its password.
+            r_claimed.password = Some(r_claimed.username.clone());
+        }
         if r_claimed.spec.desired != "enabled" {
             r_claimed.password = None;
         }

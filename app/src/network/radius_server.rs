@@ -395,10 +395,13 @@ pub async fn decide(state: &AppState, nas: &Nas, packet: &Packet) -> Result<Deci
     )
     .fetch_optional(tx.conn())
     .await?;
-    tx.commit().await?;
     let Some(row) = row else {
-        return Ok(Decision::Reject(Refusal::UnknownUser));
+        // Not a service: perhaps a voucher (its code is its user name and password).
+        let decision = decide_voucher(&mut tx, &username, packet, &nas.secret, now).await?;
+        tx.commit().await?;
+        return Ok(decision);
     };
+    tx.commit().await?;
     let stored = state
         .secrets
         .open(
@@ -438,6 +441,82 @@ pub async fn decide(state: &AppState, nas: &Nas, packet: &Packet) -> Result<Deci
             row.burst_download_kbps.zip(row.burst_upload_kbps),
         ),
     })
+}
+
+/// A voucher's Access-Request: accepted while it can be used, for the rest of its time.
+async fn decide_voucher(
+    tx: &mut crate::db::TenantTx,
+    username: &str,
+    packet: &Packet,
+    secret: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Decision, AppError> {
+    let Some(code) = crate::vouchers::model::normalise_code(username) else {
+        return Ok(Decision::Reject(Refusal::UnknownUser));
+    };
+    let tenant = tx.tenant();
+    let Some(v) = sqlx::query!(
+        r#"select v.status, v.expires_at, v.ends_at, p.download_kbps, p.upload_kbps,
+                  p.burst_download_kbps, p.burst_upload_kbps, p.validity_unit, p.validity_count
+             from vouchers v join plans p on p.tenant_id = v.tenant_id and p.id = v.plan_id
+            where v.tenant_id = $1 and v.code = $2"#,
+        tenant.0,
+        code
+    )
+    .fetch_optional(tx.conn())
+    .await?
+    else {
+        return Ok(Decision::Reject(Refusal::UnknownUser));
+    };
+    // The password is the code too; a hotspot page may send it as typed.
+    let password_ok = if let Some(hidden) = packet.get(attr::USER_PASSWORD) {
+        rp::reveal_password(hidden, secret, &packet.authenticator).is_ok_and(|typed| {
+            String::from_utf8(typed)
+                .ok()
+                .and_then(|t| crate::vouchers::model::normalise_code(&t))
+                .is_some_and(|t| t == code)
+        })
+    } else if let Some(chap) = packet.get(attr::CHAP_PASSWORD) {
+        let challenge = packet
+            .get(attr::CHAP_CHALLENGE)
+            .unwrap_or(&packet.authenticator);
+        rp::chap_matches(chap, code.as_bytes(), challenge)
+    } else {
+        false
+    };
+    if !password_ok {
+        return Ok(Decision::Reject(Refusal::WrongPassword));
+    }
+    let ends = match (v.status.as_str(), v.ends_at) {
+        ("used", Some(ends)) => ends,
+        ("available", _) if v.expires_at > now => {
+            now + chrono::Duration::seconds(validity_seconds(&v.validity_unit, v.validity_count))
+        }
+        _ => return Ok(Decision::Reject(Refusal::Expired)),
+    };
+    if ends <= now {
+        return Ok(Decision::Reject(Refusal::Expired));
+    }
+    Ok(Decision::Accept {
+        session_timeout: session_timeout(ends, now),
+        rate_limit: rate_limit(
+            v.download_kbps,
+            v.upload_kbps,
+            v.burst_download_kbps.zip(v.burst_upload_kbps),
+        ),
+    })
+}
+
+/// A plan's validity in seconds (months as 30 days).
+fn validity_seconds(unit: &str, count: i32) -> i64 {
+    let count = i64::from(count);
+    match unit {
+        "minutes" => count * 60,
+        "hours" => count * 3_600,
+        "days" => count * 86_400,
+        "weeks" => count * 7 * 86_400,
+        _ => count * 30 * 86_400,
+    }
 }
 
 /// Seconds until `ends` (at least 1, at most what the attribute holds).
@@ -572,6 +651,10 @@ async fn record_session(
         )
         .execute(tx.conn())
         .await?;
+        // A voucher is used from its first session on.
+        if let Some(code) = crate::vouchers::model::normalise_code(&username) {
+            crate::vouchers::service::mark_used(&mut tx, &[code], now).await?;
+        }
     }
     tx.commit().await?;
     Ok(())

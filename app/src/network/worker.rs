@@ -182,10 +182,9 @@ pub async fn round(state: &AppState, spawn: bool) -> Result<Round, AppError> {
     for tenant in &work.expiring {
         done.expired += sweep(state, *tenant, now).await?;
     }
+    // What the sweep just changed is queued in this round too.
     let mut unqueued: HashSet<TenantId> = work.unqueued.iter().copied().collect();
-    if done.expired > 0 {
-        unqueued.extend(work.expiring.iter().copied());
-    }
+    unqueued.extend(work.expiring.iter().copied());
     for tenant in unqueued {
         loop {
             let queued = queue::enqueue(state, tenant, now, 1_000).await?;
@@ -233,6 +232,8 @@ pub async fn sweep(
     let mut tx = state.db.tenant(tenant).await?;
     let zone = crate::customers::service::zone(&mut tx).await?;
     let expired = crate::billing::job::expire_due(&mut tx, now, zone.grace_period_days).await?;
+    // Vouchers past their shelf life or their time leave their routers the same way.
+    crate::vouchers::service::expire_due(&mut tx, now).await?;
     if expired > 0 {
         record(
             &mut tx,
@@ -365,8 +366,11 @@ pub async fn deliver(state: &AppState, tenant: TenantId, router: Uuid) -> Result
         Ok(version) => version,
         Err(err) => return unreachable(state, tenant, router, &target, &err).await,
     };
+    // Vouchers waiting on this router are used once the router shows them logged in.
+    let seen = vouchers_in_use(state, tenant, router, &mut session).await?;
     let now = state.clock.now();
     let mut tx = state.db.tenant(tenant).await?;
+    crate::vouchers::service::mark_used(&mut tx, &seen, now).await?;
     queue::requeue_stale(&mut tx, router, now, STALE).await?;
     let claimed = queue::claim(&mut tx, state, router, now, queue::DELIVERY_BATCH).await?;
     sqlx::query!(
@@ -428,6 +432,39 @@ pub async fn deliver(state: &AppState, tenant: TenantId, router: Uuid) -> Result
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Voucher codes logged in on the router's hotspot, when the router has vouchers not yet used.
+async fn vouchers_in_use(
+    state: &AppState,
+    tenant: TenantId,
+    router: Uuid,
+    session: &mut RouterSession,
+) -> Result<Vec<String>, AppError> {
+    let mut tx = state.db.tenant(tenant).await?;
+    let waiting = sqlx::query_scalar!(
+        r#"select exists (select 1 from vouchers where tenant_id = $1 and router_id = $2
+                                                   and status = 'available') as "waiting!""#,
+        tenant.0,
+        router
+    )
+    .fetch_one(tx.conn())
+    .await?;
+    tx.commit().await?;
+    if !waiting {
+        return Ok(Vec::new());
+    }
+    match session.list("/ip/hotspot/active").await {
+        Ok(active) => Ok(active
+            .iter()
+            .filter_map(|a| a.get("user"))
+            .filter_map(|u| crate::vouchers::model::normalise_code(u).filter(|c| c == u))
+            .collect()),
+        Err(err) => {
+            tracing::info!(%router, error = %err, "reading the hotspot's active users");
+            Ok(Vec::new())
+        }
+    }
 }
 
 async fn note_error(

@@ -57,6 +57,7 @@ pub const LOOKUP_POLICIES: &[(&str, &str, &str)] = &[
     ),
     ("services", "services_network_worker", "app.worker"),
     ("invoices", "invoices_network_worker", "app.worker"),
+    ("vouchers", "vouchers_network_worker", "app.worker"),
 ];
 
 /// The runtime role the server uses.
