@@ -6,21 +6,19 @@
 
 mod support;
 
-use std::{net::SocketAddr, time::Duration};
+use std::net::SocketAddr;
 
 use app::{
     auth::session::RequestMeta,
     customers::service::{self as customers, ServiceChange},
     network::{
-        model::RouterForm,
         radius_packet::{ACCESS_ACCEPT, ACCESS_REJECT, ACCOUNTING_RESPONSE, attr},
-        radius_server::{self, RadiusSettings},
-        routers, worker,
+        radius_server, routers, worker,
     },
     state::AppState,
 };
 use server::simulators::nas::{Acct, DmMode, FakeNas};
-use support::net::{Net, net};
+use support::net::{Net, net, radius_nas};
 use uuid::Uuid;
 
 struct Radius {
@@ -39,47 +37,7 @@ struct Radius {
 /// (password `pass-1234`), the server listening on free loopback ports.
 async fn radius(slug: &str, last: u8) -> Radius {
     let net = net(slug, None).await;
-    let mut state = net.state.clone();
-    // Free ports, named in the settings (the router page tells routers these).
-    let free = || {
-        std::net::UdpSocket::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-    };
-    state.radius = RadiusSettings {
-        auth: Some(free()),
-        acct: Some(free()),
-        interim_secs: 300,
-        dm_timeout: Duration::from_millis(300),
-    };
-    let (auth, acct) = radius_server::start(&state).await.unwrap();
-    let ip = std::net::IpAddr::from([127, 0, 0, last]);
-    // The NAS needs the secret the router gets: make the router first, then the NAS with it.
-    let probe = FakeNas::start(ip, "unused").await.unwrap();
-    let input = RouterForm {
-        name: "NAS".into(),
-        mode: "radius".into(),
-        host: ip.to_string(),
-        port: probe.dm_port().to_string(),
-        ..RouterForm::default()
-    }
-    .check(false)
-    .unwrap();
-    let router = routers::create(&state, &net.staff, &input, &RequestMeta::default())
-        .await
-        .unwrap()
-        .id;
-    drop(probe);
-    let mut tx = net.db.db().tenant(net.tenant).await.unwrap();
-    let secret = routers::open_secret(&mut tx, &state, router).await.unwrap();
-    tx.commit().await.unwrap();
-    let nas = FakeNas::start(ip, &secret).await.unwrap();
-    net.exec(
-        &format!("update routers set port = {} where id = $1", nas.dm_port()),
-        router,
-    )
-    .await;
+    let (state, auth, acct, router, nas) = radius_nas(&net, last).await;
     let (_, service, username) = net
         .service(
             "Otieno",
@@ -91,8 +49,8 @@ async fn radius(slug: &str, last: u8) -> Radius {
     Radius {
         net,
         state,
-        auth: auth.unwrap(),
-        acct: acct.unwrap(),
+        auth,
+        acct,
         nas,
         router,
         service,

@@ -6,24 +6,19 @@
 
 mod support;
 
-use std::{collections::HashSet, time::Duration};
+use std::collections::HashSet;
 
 use app::{
     auth::session::RequestMeta,
-    network::{
-        model::RouterForm,
-        radius_packet::{ACCESS_ACCEPT, ACCESS_REJECT, attr},
-        radius_server::{self, RadiusSettings},
-        routers,
-    },
+    network::radius_packet::{ACCESS_ACCEPT, ACCESS_REJECT, attr},
     vouchers::{
         model::{VoucherForm, VoucherStatus},
         service as vouchers,
     },
 };
 use chrono::Duration as Span;
-use server::simulators::nas::{Acct, FakeNas};
-use support::net::{net, sim, user};
+use server::simulators::nas::Acct;
+use support::net::{net, radius_nas, sim, user};
 use uuid::Uuid;
 
 async fn make(net: &support::net::Net, router: Option<Uuid>, count: &str, days: &str) -> Uuid {
@@ -154,38 +149,7 @@ async fn router_vouchers_are_pushed_used_when_seen_and_removed_when_over() {
 #[tokio::test]
 async fn radius_answers_vouchers_and_accounting_marks_them_used() {
     let net = net("vouchers-radius", None).await;
-    let mut state = net.state.clone();
-    let free = || {
-        std::net::UdpSocket::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-    };
-    state.radius = RadiusSettings {
-        auth: Some(free()),
-        acct: Some(free()),
-        interim_secs: 300,
-        dm_timeout: Duration::from_millis(300),
-    };
-    let (auth, acct) = radius_server::start(&state).await.unwrap();
-    let (auth, acct) = (auth.unwrap(), acct.unwrap());
-    let ip = std::net::IpAddr::from([127, 0, 0, 21]);
-    let input = RouterForm {
-        name: "NAS".into(),
-        mode: "radius".into(),
-        host: ip.to_string(),
-        ..RouterForm::default()
-    }
-    .check(false)
-    .unwrap();
-    let router = routers::create(&state, &net.staff, &input, &RequestMeta::default())
-        .await
-        .unwrap()
-        .id;
-    let mut tx = net.db.db().tenant(net.tenant).await.unwrap();
-    let secret = routers::open_secret(&mut tx, &state, router).await.unwrap();
-    tx.commit().await.unwrap();
-    let nas = FakeNas::start(ip, &secret).await.unwrap();
+    let (state, auth, acct, _, nas) = radius_nas(&net, 21).await;
     // Vouchers with no router: RADIUS answers them.
     make(&net, None, "2", "7").await;
     let code = codes(&net, None).await.remove(0);

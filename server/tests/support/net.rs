@@ -261,6 +261,62 @@ impl Net {
     }
 }
 
+/// The ISP's RADIUS server running on free loopback ports (named in the settings, as the router
+/// page tells routers them), with short Disconnect-Request timeouts; and a RADIUS router for a
+/// fake NAS at 127.0.0.`last`. Returns the state they run with, the auth and accounting
+/// addresses, the router and the NAS.
+pub async fn radius_nas(
+    net: &Net,
+    last: u8,
+) -> (
+    AppState,
+    std::net::SocketAddr,
+    std::net::SocketAddr,
+    Uuid,
+    server::simulators::nas::FakeNas,
+) {
+    use app::network::radius_server::{self, RadiusSettings};
+    use server::simulators::nas::FakeNas;
+    let mut state = net.state.clone();
+    let free = || {
+        std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+    };
+    state.radius = RadiusSettings {
+        auth: Some(free()),
+        acct: Some(free()),
+        interim_secs: 300,
+        dm_timeout: std::time::Duration::from_millis(300),
+    };
+    let (auth, acct) = radius_server::start(&state).await.unwrap();
+    let ip = std::net::IpAddr::from([127, 0, 0, last]);
+    let input = RouterForm {
+        name: "NAS".into(),
+        mode: RouterMode::Radius.as_str().into(),
+        host: ip.to_string(),
+        ..RouterForm::default()
+    }
+    .check(false)
+    .unwrap();
+    let router = routers::create(&state, &net.staff, &input, &RequestMeta::default())
+        .await
+        .unwrap()
+        .id;
+    // The NAS needs the secret the router was given, and the router the NAS's port.
+    let mut tx = net.db.db().tenant(net.tenant).await.unwrap();
+    let secret = routers::open_secret(&mut tx, &state, router).await.unwrap();
+    tx.commit().await.unwrap();
+    let nas = FakeNas::start(ip, &secret).await.unwrap();
+    net.exec(
+        &format!("update routers set port = {} where id = $1", nas.dm_port()),
+        router,
+    )
+    .await;
+    (state, auth.unwrap(), acct.unwrap(), router, nas)
+}
+
 /// A router simulator with the API user the fixture's routers sign in as.
 pub async fn sim() -> RouterSim {
     RouterSim::start(0, API_USER, API_PASSWORD).await.unwrap()
