@@ -25,7 +25,9 @@ TOOLS := server/scripts/tools.sh
 SERVER := target/debug/server
 say = @printf '\033[1m[make]\033[0m %s\n' "$(1)"
 
-.PHONY: help run test build release bench sizes fmt fmt-check lint sqlx-check sqlx-prepare unit e2e \
+FUZZ_SECONDS ?= 60
+
+.PHONY: help run test build release fuzz bench sizes fmt fmt-check lint sqlx-check sqlx-prepare unit e2e \
         db-up db-down db-psql drop-test-databases
 
 help: ## list the targets
@@ -55,6 +57,12 @@ build: ## debug build of server and browser bundle (target/debug/server, target/
 release: ## optimised build, pre-compressed bundle (target/release/server, target/site)
 	@$(TOOLS) release
 	RUSTFLAGS= cargo leptos build --release --precompress
+
+fuzz: ## fuzz the network parsers (RADIUS packets, RouterOS API words) for FUZZ_SECONDS each (default 60) with the committed corpus
+	@$(TOOLS) fuzz
+	$(call say,cargo fuzz: RADIUS packet decoder and RouterOS API codec, $(FUZZ_SECONDS) s each)
+	cd fuzz && cargo +nightly fuzz run -O radius_packet corpus/radius_packet -- -max_total_time=$(FUZZ_SECONDS) -max_len=4096
+	cd fuzz && cargo +nightly fuzz run -O routeros_codec corpus/routeros_codec -- -max_total_time=$(FUZZ_SECONDS) -max_len=4096
 
 bench: release ## benchmarks on this machine (release build, 100,000 customers, wrk); writes BENCHMARKS.md and the README figures
 	@$(TOOLS) bench

@@ -4,6 +4,8 @@
 #   tools.sh release   build + wasm-opt (binaryen from npm; Debian's binaryen 108 breaks hydration)
 #   tools.sh browser   Node packages for the browser tests (playwright-core) and Debian's Chromium
 #   tools.sh postgres  PostgreSQL server from Debian's packages, if no initdb is found
+#   tools.sh fuzz      the nightly toolchain and cargo-fuzz (libFuzzer)
+#   tools.sh radius    FreeRADIUS with its PostgreSQL module (the RADIUS benchmark's reference)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -94,13 +96,33 @@ need_wrk() {
     fi
 }
 
+need_fuzz() {
+    if ! rustup toolchain list | grep -q '^nightly'; then
+        say "installing the nightly Rust toolchain (cargo fuzz needs it)"
+        rustup toolchain install nightly --profile minimal
+    fi
+    if ! cargo fuzz --version >/dev/null 2>&1; then
+        say "installing cargo-fuzz (compiles for about 2 minutes, once)"
+        cargo install cargo-fuzz --locked
+    fi
+}
+
+need_freeradius() {
+    if ! command -v freeradius >/dev/null 2>&1 || [ ! -e /usr/lib/freeradius/rlm_sql_postgresql.so ]; then
+        say "installing Debian's FreeRADIUS and its PostgreSQL module for the RADIUS benchmark"
+        apt_install freeradius freeradius-postgresql
+    fi
+}
+
 for what in "$@"; do
     case "$what" in
         build) need_wasm_target; need_cargo_leptos; need_wasm_bindgen ;;
         release) need_wasm_target; need_cargo_leptos; need_wasm_bindgen; need_wasm_opt ;;
         browser) need_node_modules; need_chromium ;;
         postgres) need_postgres ;;
-        bench) need_wrk ;;
+        bench) need_wrk; need_freeradius ;;
+        fuzz) need_fuzz ;;
+        radius) need_freeradius ;;
         *) echo "tools.sh: unknown tool set '$what'" >&2; exit 2 ;;
     esac
 done

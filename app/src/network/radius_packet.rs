@@ -312,7 +312,9 @@ fn message_authenticator_at(bytes: &[u8]) -> Option<usize> {
     let mut at = HEADER;
     while at + 2 <= stated {
         let (kind, length) = (bytes[at], usize::from(bytes[at + 1]));
-        if length < 2 {
+        // An attribute running past the packet ends the search (found by fuzzing: the
+        // Message-Authenticator's 16 bytes were sliced past the end of a short datagram).
+        if length < 2 || at + length > stated {
             return None;
         }
         if kind == attr::MESSAGE_AUTHENTICATOR && length == 18 {
@@ -509,6 +511,16 @@ mod tests {
         assert!(!chap_matches(&chap, b"wrong", &challenge));
         assert!(!chap_matches(&chap[..10], b"arctangent", &challenge));
         assert!(!chap_matches(&[], b"arctangent", &challenge));
+    }
+
+    #[test]
+    fn a_message_authenticator_cut_short_is_no_message_authenticator() {
+        // Found by cargo fuzz: the attribute header claims 18 bytes, the datagram has fewer.
+        let mut bytes = vec![1, 0, 0, 24];
+        bytes.extend_from_slice(&[0; 16]);
+        bytes.extend_from_slice(&[attr::MESSAGE_AUTHENTICATOR, 18, 0, 0]);
+        assert!(!message_authenticator_valid(&bytes, b"s", None));
+        assert!(!set_message_authenticator(&mut bytes, b"s"));
     }
 
     proptest! {
