@@ -18,7 +18,11 @@
 # Then M-Pesa paybill confirmations: an ISP with BENCH_C2B_CUSTOMERS (default 60,000) renewal
 # invoices waiting; wrk posts confirmations to the release server's webhook for BENCH_SECONDS,
 # each one stored, credited, allocated and renewing a service, and pgbench's single-row insert
-# on the same database is the reference. BENCH_ONLY=customers, billing or c2b runs one of them.
+# on the same database is the reference.
+#
+# Then RADIUS: an ISP with BENCH_RADIUS_USERS (default 10,000) PPPoE services; the same load
+# generator sends Access-Requests to Jasiyo's RADIUS server and to Debian's FreeRADIUS reading the
+# same users from its SQL schema. BENCH_ONLY=customers, billing, c2b or radius runs one of them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -305,6 +309,95 @@ PY
     write_section c2b "$work/c2b.md"
 }
 
+# RADIUS Access-Requests: Jasiyo's server against FreeRADIUS (Debian's, reading the same users
+# from its standard SQL schema in the same database), driven by the same load generator.
+bench_radius() {
+    local n=${BENCH_RADIUS_USERS:-10000}
+    local concurrency=${BENCH_RADIUS_CONCURRENCY:-32}
+    say "RADIUS: $n users; Access-Requests for ${SECONDS_PER_RUN}s against Jasiyo, then FreeRADIUS"
+    target/release/server bench-radius-seed "$n" >"$work/radius.seed"
+    local secret seed_secs
+    secret=$(sed -n 's/^secret=//p' "$work/radius.seed")
+    seed_secs=$(sed -n 's/^seed_seconds=//p' "$work/radius.seed")
+    # FreeRADIUS's schema beside ours, holding the same users, passwords and reply attributes.
+    psql "$DATABASE_URL" -q -c 'drop schema if exists freeradius cascade' -c 'create schema freeradius'
+    PGOPTIONS='-c search_path=freeradius' psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 \
+        -f /etc/freeradius/3.0/mods-config/sql/main/postgresql/schema.sql >/dev/null
+    PGOPTIONS='-c search_path=freeradius' psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 \
+        -c "insert into radcheck (username, attribute, op, value)
+            select 'bench' || g, 'Cleartext-Password', ':=', 'pw' || g from generate_series(1, $n) g" \
+        -c "insert into radreply (username, attribute, op, value)
+            select 'bench' || g, a, ':=', v from generate_series(1, $n) g,
+                   (values ('Mikrotik-Rate-Limit', '4M/8M'), ('Session-Timeout', '86400'),
+                           ('Acct-Interim-Interval', '300')) r(a, v)" \
+        -c 'vacuum (analyze) radcheck, radreply, radusergroup, radgroupcheck, radgroupreply'
+    psql "$DATABASE_URL" -qc 'vacuum (analyze) services, plans, customers, tenants, routers'
+    local free_udp='import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    local auth acct fr_port
+    auth=$(python3 -c "$free_udp"); acct=$(python3 -c "$free_udp"); fr_port=$(python3 -c "$free_udp")
+    radius_run() { # NAME PORT SECONDS
+        target/release/server bench-radius-load "127.0.0.1:$2" "$secret" "$n" "$concurrency" "$3" >"$work/radius.$1"
+    }
+    export JASIYO_RADIUS_AUTH_ADDR=127.0.0.1:$auth JASIYO_RADIUS_ACCT_ADDR=127.0.0.1:$acct
+    start_server
+    unset JASIYO_RADIUS_AUTH_ADDR JASIYO_RADIUS_ACCT_ADDR
+    say "RADIUS: Jasiyo, 3 s warm-up, then ${SECONDS_PER_RUN}s, $concurrency requests in flight"
+    radius_run warm "$auth" 3
+    radius_run jasiyo "$auth" "$SECONDS_PER_RUN"
+    stop_server
+    local conninfo
+    conninfo=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(f"host={p.hostname} port={p.port} dbname={p.path[1:]} user={p.username} password={p.password} options=\x27-c search_path=freeradius\x27")' "$DATABASE_URL")
+    server/scripts/freeradius-config.sh "$work/raddb" "$fr_port" "$secret" "$conninfo"
+    freeradius -f -d "$work/raddb" >"$work/freeradius.out" 2>&1 &
+    local fr_pid=$!
+    for _ in $(seq 1 50); do
+        grep -q 'Ready to process requests' "$work/raddb/freeradius.log" 2>/dev/null && break
+        sleep 0.2
+    done
+    grep -q 'Ready to process requests' "$work/raddb/freeradius.log" || { cat "$work/freeradius.out" "$work/raddb/freeradius.log" >&2; kill $fr_pid; exit 1; }
+    say "RADIUS: FreeRADIUS $(freeradius -v | head -1 | grep -o 'Version [0-9.]*'), 3 s warm-up, then ${SECONDS_PER_RUN}s"
+    radius_run fr-warm "$fr_port" 3
+    radius_run freeradius "$fr_port" "$SECONDS_PER_RUN"
+    kill $fr_pid; wait $fr_pid 2>/dev/null || true
+    local fr_version
+    fr_version=$(freeradius -v | head -1 | grep -o 'Version [0-9.]*' | cut -d' ' -f2)
+    python3 - "$work" "$work/radius.md" "$n" "$concurrency" "$seed_secs" "$fr_version" <<PY
+import re, sys, pathlib
+work, out, n, conc, seed, frv = pathlib.Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+def read(name):
+    return {k: float(v) for k, v in re.findall(r"^([a-z0-9_]+)=(\S+)$", (work / f"radius.{name}").read_text(), re.M)}
+j, f = read("jasiyo"), read("freeradius")
+for name, r in (("Jasiyo", j), ("FreeRADIUS", f)):
+    if r["accepted"] != r["sent"] - r["timeouts"] or r["accepted"] == 0:
+        sys.exit(f"{name}: {r['accepted']:.0f} of {r['sent']:.0f} requests accepted, {r['timeouts']:.0f} unanswered")
+ratio = j["rate"] / f["rate"]
+met = ratio >= 3 and j["p99_us"] < 5000
+row = lambda name, r: f"| {name} | {r['rate']:,.0f} | {r['p50_us'] / 1000:.2f} ms | {r['p99_us'] / 1000:.2f} ms | {r['accepted']:,.0f} | {r['timeouts']:.0f} |"
+open(out, "w").write(f"""### RADIUS Access-Requests against FreeRADIUS ({n:,} users)
+
+Measured $(date -u +%Y-%m-%d) on commit \`$commit\` with \`make bench\` (\`BENCH_ONLY=radius\` for this one): the
+release build, PostgreSQL $(psql "$DATABASE_URL" -Atc 'show server_version'), on $machine. An ISP with {n:,} PPPoE services
+(seeded in {seed} s, not measured) and a RADIUS router at 127.0.0.1. The load generator
+(\`server bench-radius-load\`, on the same machine) keeps {conc} PAP Access-Requests in flight, each
+with a Message-Authenticator, users taken in turn, for $SECONDS_PER_RUN s after a 3 s warm-up, against
+Jasiyo's server and then against FreeRADIUS {frv} from Debian, which reads the same users,
+passwords and reply attributes from its standard schema in the same database through
+\`rlm_sql_postgresql\` (its default queries: check, reply and group lookups; pool of 8 to 16
+connections, 8 to 32 threads). Jasiyo checks the password against the sealed one (AES-GCM),
+the service's status and expiry plus grace, and answers with the plan's rate limit, the session
+timeout to the expiry and the interim interval.
+
+| Server | Accepts/s | p50 | p99 | Accepted | Unanswered |
+|---|---:|---:|---:|---:|---:|
+{row("Jasiyo", j)}
+{row("Reference: FreeRADIUS " + frv, f)}
+
+Ratio {ratio:.2f}× (goal: at least 3× with p99 under 5 ms: {'met' if met else 'NOT met'}).
+""")
+PY
+    write_section radius "$work/radius.md"
+}
+
 export JASIYO_SECRET_KEY=$(head -c 32 /dev/urandom | base64)
 export DATABASE_URL=$(with_db "$DATABASE_URL_BASE" jasiyo_bench)
 export APP_DATABASE_URL=$(with_db "$APP_DATABASE_URL" jasiyo_bench)
@@ -319,6 +412,7 @@ target/release/server migrate
 case "${BENCH_ONLY:-}" in
     billing) bench_billing; exit 0 ;;
     c2b) bench_c2b; exit 0 ;;
+    radius) bench_radius; exit 0 ;;
 esac
 target/release/server seed-demo
 say "adding customers up to $CUSTOMERS"
@@ -467,3 +561,4 @@ stop_server
 [ "${BENCH_ONLY:-}" = customers ] && exit 0
 bench_billing
 bench_c2b
+bench_radius

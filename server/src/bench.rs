@@ -4,6 +4,7 @@
 
 pub mod billing;
 pub mod c2b;
+pub mod radius;
 
 use anyhow::Context;
 use app::{customers::model::CustomerQuery, db::Db};

@@ -1,6 +1,7 @@
 //! `server [serve|migrate|seed-demo|bill|bench-…]`: serve the app (default), apply migrations
 //! as the owner role, create the demo ISP, run the billing job once, or the tools `make bench`
-//! uses (`bench-seed`, `bench-explain`, `bench-billing`, `bench-c2b-seed`).
+//! uses (`bench-seed`, `bench-explain`, `bench-billing`, `bench-c2b-seed`, `bench-radius-seed`,
+//! `bench-radius-load`).
 
 use anyhow::Context;
 use server::{config, demo, migrate, serve, telemetry};
@@ -13,7 +14,10 @@ const USAGE: &str = "usage: server [serve | migrate | seed-demo | bill]
   bench-seed N          benchmarks only: fill the demo ISP up to N customers
   bench-explain [TEXT]  benchmarks only: the customers page's query plan (first page or a search)
   bench-billing N       benchmarks only: one billing run renewing N services, against COPY
-  bench-c2b-seed N      benchmarks only: an ISP with N renewal invoices waiting for paybill payments";
+  bench-c2b-seed N      benchmarks only: an ISP with N renewal invoices waiting for paybill payments
+  bench-radius-seed N   benchmarks only: an ISP with N PPPoE services and a RADIUS router at 127.0.0.1
+  bench-radius-load ADDR SECRET USERS CONCURRENCY SECONDS
+                        benchmarks only: Access-Requests against a RADIUS server";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -125,6 +129,49 @@ async fn main() -> anyhow::Result<()> {
                 seeded.tenant,
                 seeded.hook_token,
                 seeded.seed.as_secs_f64()
+            );
+            std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes())
+                .context("writing the figures")?;
+            Ok(())
+        }
+        "bench-radius-seed" => {
+            let n = count_arg("services")?;
+            let (state, owner) = bench_connections().await?;
+            let seeded = server::bench::radius::seed(&state, n).await?;
+            state.db.close().await;
+            owner.close().await;
+            let out = format!(
+                "tenant={}\nsecret={}\nseed_seconds={:.1}\n",
+                seeded.tenant,
+                seeded.secret,
+                seeded.seed.as_secs_f64()
+            );
+            std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes())
+                .context("writing the figures")?;
+            Ok(())
+        }
+        "bench-radius-load" => {
+            let arg = |i: usize, what: &str| {
+                std::env::args()
+                    .nth(i)
+                    .with_context(|| format!("missing {what}\n{USAGE}"))
+            };
+            let server: std::net::SocketAddr = arg(2, "ADDR")?.parse().context("ADDR")?;
+            let secret = arg(3, "SECRET")?;
+            let users: u64 = arg(4, "USERS")?.parse().context("USERS")?;
+            let concurrency: usize = arg(5, "CONCURRENCY")?.parse().context("CONCURRENCY")?;
+            let seconds: u64 = arg(6, "SECONDS")?.parse().context("SECONDS")?;
+            let load =
+                server::bench::radius::load(server, &secret, users, concurrency, seconds).await?;
+            let out = format!(
+                "sent={}\naccepted={}\nother={}\ntimeouts={}\nrate={:.0}\np50_us={}\np99_us={}\n",
+                load.sent,
+                load.accepted,
+                load.other,
+                load.timeouts,
+                load.rate(),
+                load.percentile(0.5),
+                load.percentile(0.99)
             );
             std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes())
                 .context("writing the figures")?;
