@@ -382,8 +382,8 @@ release build, PostgreSQL $(psql "$DATABASE_URL" -Atc 'show server_version'), on
 with a Message-Authenticator, users taken in turn, for $SECONDS_PER_RUN s after a 3 s warm-up, against
 Jasiyo's server and then against FreeRADIUS {frv} from Debian, which reads the same users,
 passwords and reply attributes from its standard schema in the same database through
-\`rlm_sql_postgresql\` (its default queries: check, reply and group lookups; pool of 8 to 16
-connections, 8 to 32 threads). Jasiyo checks the password against the sealed one (AES-GCM),
+\`rlm_sql_postgresql\` (its default queries: check, reply and group lookups; up to 32 threads,
+each with a pooled connection). Jasiyo checks the password against the sealed one (AES-GCM),
 the service's status and expiry plus grace, and answers with the plan's rate limit, the session
 timeout to the expiry and the interim interval.
 

@@ -87,11 +87,13 @@ sql {
     client_table = "nas"
     read_clients = no
     group_attribute = "SQL-Group"
+    # As many connections as threads, so no request waits for one (with fewer, requests past
+    # the pool are rejected: "no connections available").
     pool {
-        start = 8
-        min = 4
-        max = 16
-        spare = 8
+        start = 32
+        min = 16
+        max = 32
+        spare = 16
         uses = 0
         retry_delay = 30
         lifetime = 0

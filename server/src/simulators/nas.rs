@@ -1,8 +1,8 @@
 //! A fake NAS (a MikroTik using RADIUS) for tests, benchmarks and demo mode: it sends
 //! Access-Requests (PAP or CHAP, with a Message-Authenticator) and Accounting-Requests from its
 //! own loopback address, checks the server's answers are signed with the shared secret, and
-//! answers Disconnect-Requests with ACK or NAK (or not at all) on its own dynamic-authorization
-//! port, keeping a list of what it was asked to disconnect.
+//! answers Disconnect-Requests and CoA-Requests with ACK or NAK (or not at all) on its own
+//! dynamic-authorization port, keeping a list of what it was asked.
 
 use std::{
     net::{IpAddr, SocketAddr},
@@ -18,6 +18,11 @@ use app::network::radius_packet::{
     DISCONNECT_REQUEST, Packet, attr,
 };
 use tokio::net::UdpSocket;
+
+/// CoA-Request, -ACK and -NAK (RFC 5176).
+const COA_REQUEST: u8 = 43;
+const COA_ACK: u8 = 44;
+const COA_NAK: u8 = 45;
 
 /// How the NAS answers Disconnect-Requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,7 +250,13 @@ impl FakeNas {
             let signed = rp::request_signed(request, &self.secret)
                 && (packet.get(attr::MESSAGE_AUTHENTICATOR).is_none()
                     || rp::message_authenticator_valid(request, &self.secret, Some(&[0; 16])));
-            if packet.code != DISCONNECT_REQUEST || !signed {
+            // Disconnect-Request (40) and CoA-Request (43) are answered alike: ACK or NAK.
+            let (ack, nak) = match packet.code {
+                DISCONNECT_REQUEST => (DISCONNECT_ACK, DISCONNECT_NAK),
+                COA_REQUEST => (COA_ACK, COA_NAK),
+                _ => continue,
+            };
+            if !signed {
                 continue;
             }
             let mode = self.with(|s| {
@@ -257,12 +268,11 @@ impl FakeNas {
             });
             let mut answer = match mode {
                 DmMode::Silent => continue,
-                DmMode::Ack => Packet::new(DISCONNECT_ACK, packet.identifier, packet.authenticator),
+                DmMode::Ack => Packet::new(ack, packet.identifier, packet.authenticator),
                 DmMode::Nak(cause) => {
-                    let mut nak =
-                        Packet::new(DISCONNECT_NAK, packet.identifier, packet.authenticator);
-                    nak.push_integer(attr::ERROR_CAUSE, cause);
-                    nak
+                    let mut answer = Packet::new(nak, packet.identifier, packet.authenticator);
+                    answer.push_integer(attr::ERROR_CAUSE, cause);
+                    answer
                 }
             };
             answer.push(attr::MESSAGE_AUTHENTICATOR, [0u8; 16]);
