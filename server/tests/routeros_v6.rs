@@ -67,7 +67,8 @@ async fn pppoe_secrets_are_added_disabled_kicked_and_removed() {
         .unwrap();
     let secrets = router.items("/ppp/secret");
     assert_eq!(secrets.len(), 1);
-    assert_eq!(secrets[0]["disabled"], "yes");
+    // RouterOS keeps flags as booleans, whichever word set them.
+    assert_eq!(secrets[0]["disabled"], "true");
     assert_eq!(secrets[0]["profile"], "10M");
     let left: Vec<String> = router
         .items("/ppp/active")
