@@ -358,9 +358,9 @@ pub fn agent_script(url: &str, router: Uuid, secret: &str) -> String {
         r#":global jasiyoNonce
 :global jasiyoResults
 :global jasiyoMore
-:global jasiyoBusy
-:if ($jasiyoBusy != true) do={{
-  :set jasiyoBusy true
+# One run at a time: a run still going (a slow link) is a job of this script; a run RouterOS
+# killed is not, so nothing can stay locked.
+:if ([:len [/system script job find where script="jasiyo-agent"]] <= 1) do={{
   :set jasiyoMore true
   :local rounds 0
   :while ($jasiyoMore = true && $rounds < {AGENT_ROUNDS}) do={{
@@ -377,7 +377,6 @@ pub fn agent_script(url: &str, router: Uuid, secret: &str) -> String {
       :log warning "jasiyo: check-in failed"
     }}
   }}
-  :set jasiyoBusy false
 }}"#
     )
 }
@@ -454,5 +453,7 @@ mod tests {
         // The agent's own `$` and quotes are escaped inside the source string.
         assert!(script.contains("\\$jasiyoNonce"));
         assert_eq!(script.lines().filter(|l| l.starts_with('/')).count(), 5);
+        // One run at a time, by RouterOS's own list of running scripts (no flag to get stuck).
+        assert!(script.contains("/system script job find where script=\\\"jasiyo-agent\\\""));
     }
 }
