@@ -7,6 +7,7 @@ use crate::{
     error::AppError,
     mail::mailer::Mailer,
     network::{
+        radius_cache::AuthCache,
         radius_server::{NasTable, RadiusSettings},
         worker::NetworkWorker,
     },
@@ -33,6 +34,8 @@ pub struct AppState {
     pub radius: RadiusSettings,
     /// The RADIUS clients (routers in RADIUS mode), by address.
     pub radius_nases: std::sync::Arc<NasTable>,
+    /// What active services' Access-Requests are accepted with, kept fresh by notifications.
+    pub radius_cache: std::sync::Arc<AuthCache>,
 }
 
 /// Base URLs that replace the providers' real ones; `None` uses the real service.
@@ -57,6 +60,7 @@ impl AppState {
             network: NetworkWorker::default(),
             radius: RadiusSettings::default(),
             radius_nases: std::sync::Arc::default(),
+            radius_cache: std::sync::Arc::default(),
         }
     }
 }

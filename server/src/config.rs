@@ -144,7 +144,8 @@ pub fn billing() -> Result<(std::time::Duration, i64), ConfigError> {
 
 /// The RADIUS server: `JASIYO_RADIUS_AUTH_ADDR` and `JASIYO_RADIUS_ACCT_ADDR` (e.g.
 /// `0.0.0.0:1812` and `0.0.0.0:1813`; unset serves no RADIUS) and `JASIYO_RADIUS_INTERIM_SECONDS`
-/// (the `Acct-Interim-Interval` sent, default 300).
+/// (the `Acct-Interim-Interval` sent, default 300). `JASIYO_RADIUS_CACHE=off` reads the database
+/// for every Access-Request instead of accepting active users from memory (for comparison).
 pub fn radius() -> Result<app::network::radius_server::RadiusSettings, ConfigError> {
     let addr = |name: &'static str| -> Result<Option<std::net::SocketAddr>, ConfigError> {
         match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
@@ -172,6 +173,20 @@ pub fn radius() -> Result<app::network::radius_server::RadiusSettings, ConfigErr
         auth: addr("JASIYO_RADIUS_AUTH_ADDR")?,
         acct: addr("JASIYO_RADIUS_ACCT_ADDR")?,
         interim_secs: u32::try_from(interim.max(60)).unwrap_or(300),
+        cache: match std::env::var("JASIYO_RADIUS_CACHE")
+            .as_deref()
+            .map(str::trim)
+        {
+            Err(_) | Ok("" | "on" | "1" | "true") => true,
+            Ok("off" | "0" | "false") => false,
+            Ok(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "JASIYO_RADIUS_CACHE",
+                    value: other.to_string(),
+                    reason: "expected on or off",
+                });
+            }
+        },
         ..Default::default()
     })
 }

@@ -68,6 +68,30 @@ impl Radius {
             .unwrap()
     }
 
+    /// Logs in until the answer is `code` (a change reaches the cache by a notification, within
+    /// milliseconds): the last answer, after 3 s at most.
+    async fn login_until(&self, code: u8, password: &str) -> server::simulators::nas::Answer {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        loop {
+            let answer = self.login(password).await;
+            if answer.packet.code == code || std::time::Instant::now() > deadline {
+                return answer;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until the RADIUS cache receives notifications.
+    async fn cache_live(&self, live: bool) {
+        for _ in 0..300 {
+            if self.state.radius_cache.is_live() == live {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("the RADIUS cache never became live={live}");
+    }
+
     async fn change(&self, change: ServiceChange) {
         customers::change_service(
             &self.state,
@@ -145,9 +169,9 @@ async fn access_is_accepted_with_the_plan_and_rejected_for_every_reason() {
     assert!(wrong.signed && unknown.signed);
     assert_eq!(reply_message(&wrong), reply_message(&unknown));
 
-    // Suspended.
+    // Suspended (the accept above may be in the cache: its notification forgets it).
     r.change(ServiceChange::Suspend).await;
-    let suspended = r.login("pass-1234").await;
+    let suspended = r.login_until(ACCESS_REJECT, "pass-1234").await;
     assert_eq!(suspended.packet.code, ACCESS_REJECT);
     assert!(reply_message(&suspended).contains("suspended"));
     r.change(ServiceChange::Reactivate).await;
@@ -158,6 +182,181 @@ async fn access_is_accepted_with_the_plan_and_rejected_for_every_reason() {
     let expired = r.login("pass-1234").await;
     assert_eq!(expired.packet.code, ACCESS_REJECT);
     assert!(reply_message(&expired).contains("expired"));
+}
+
+/// The `Mikrotik-Rate-Limit` of an answer, as text.
+fn rate_limit(answer: &server::simulators::nas::Answer) -> String {
+    let vsa = answer.packet.get(attr::VENDOR_SPECIFIC).unwrap_or_default();
+    String::from_utf8_lossy(vsa.get(6..).unwrap_or_default()).into_owned()
+}
+
+#[tokio::test]
+async fn accepts_come_from_memory_and_every_change_reaches_it() {
+    let r = radius("radius-cache", 17).await;
+    let cache = r.state.radius_cache.clone();
+    r.cache_live(true).await;
+    let (_, _, second) = r
+        .net
+        .service(
+            "Wanjiru",
+            "0712000302",
+            r.net.plan("Home 8").await,
+            Some(r.router),
+        )
+        .await;
+    // The NAS's first packet loads the ISP's active services: the second user's first log-in is
+    // answered from memory.
+    assert_eq!(r.login("pass-1234").await.packet.code, ACCESS_ACCEPT);
+    for _ in 0..300 {
+        if cache.cached(r.net.tenant) >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(cache.cached(r.net.tenant), 2, "both services preloaded");
+    let before = cache.stats();
+    let answer = r
+        .nas
+        .access_pap(r.auth, &second, "pass-1234")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(answer.packet.code, ACCESS_ACCEPT);
+    assert_eq!(rate_limit(&answer), "4M/8M");
+    assert_eq!(cache.stats().hits, before.hits + 1, "answered from memory");
+    // A wrong password is not accepted from memory: the database refuses it.
+    let wrong = r.login("pass-9999").await;
+    assert_eq!(wrong.packet.code, ACCESS_REJECT);
+
+    // A new password: the old one stops working, the new one works.
+    r.change(ServiceChange::ChangePassword("fresh-pass-77".into()))
+        .await;
+    assert_eq!(
+        r.login_until(ACCESS_REJECT, "pass-1234").await.packet.code,
+        ACCESS_REJECT
+    );
+    assert_eq!(r.login("fresh-pass-77").await.packet.code, ACCESS_ACCEPT);
+
+    // The plan's speed changes: the next accept carries it.
+    let plan = r.net.plan("Home 8").await;
+    r.net
+        .exec("update plans set download_kbps = 16000 where id = $1", plan)
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    let mut answer = r.login("fresh-pass-77").await;
+    while rate_limit(&answer) != "4M/16M" && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        answer = r.login("fresh-pass-77").await;
+    }
+    assert_eq!(rate_limit(&answer), "4M/16M");
+
+    // The expiry brought forward to an hour from now, with 3 days of grace.
+    let now = r.state.clock.now();
+    let mut tx = r.net.db.db().tenant(r.net.tenant).await.unwrap();
+    sqlx::query("update tenants set grace_period_days = 3")
+        .execute(tx.conn())
+        .await
+        .unwrap();
+    sqlx::query("update services set expires_at = $2 where id = $1")
+        .bind(r.service)
+        .bind(now + chrono::Duration::hours(1))
+        .execute(tx.conn())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let r = &r;
+    let timeout_until = |seconds: u32| async move {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        loop {
+            let answer = r.login("fresh-pass-77").await;
+            if answer.packet.integer(attr::SESSION_TIMEOUT) == Some(seconds)
+                || std::time::Instant::now() > deadline
+            {
+                return answer;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    let grace = 3 * 86_400 + 3_600;
+    let answer = timeout_until(grace).await;
+    assert_eq!(answer.packet.code, ACCESS_ACCEPT);
+    assert_eq!(answer.packet.integer(attr::SESSION_TIMEOUT), Some(grace));
+    // The grace period taken away: the hour is all that is left...
+    r.net
+        .exec(
+            "update tenants set grace_period_days = 0 where id = $1",
+            r.net.tenant.0,
+        )
+        .await;
+    let answer = timeout_until(3_600).await;
+    assert_eq!(answer.packet.integer(attr::SESSION_TIMEOUT), Some(3_600));
+    // ...and once it has passed, refused at once (no notification is needed for time).
+    r.state.clock.advance(chrono::Duration::minutes(61));
+    let expired = r.login("fresh-pass-77").await;
+    assert_eq!(expired.packet.code, ACCESS_REJECT);
+    assert!(reply_message(&expired).contains("expired"));
+    // The customer archived (grace back first, so only the archiving refuses).
+    r.net
+        .exec(
+            "update tenants set grace_period_days = 3 where id = $1",
+            r.net.tenant.0,
+        )
+        .await;
+    assert_eq!(
+        r.login_until(ACCESS_ACCEPT, "fresh-pass-77")
+            .await
+            .packet
+            .code,
+        ACCESS_ACCEPT
+    );
+    r.net
+        .exec(
+            "update customers set archived_at = now() \
+              where id = (select customer_id from services where id = $1)",
+            r.service,
+        )
+        .await;
+    let removed = r.login_until(ACCESS_REJECT, "fresh-pass-77").await;
+    assert_eq!(removed.packet.code, ACCESS_REJECT);
+    assert!(reply_message(&removed).contains("closed"));
+
+    // The notification connection is lost: nothing held before it is used after it.
+    let login_second = || async {
+        let answer = r
+            .nas
+            .access_pap(r.auth, &second, "pass-1234")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(answer.packet.code, ACCESS_ACCEPT);
+    };
+    login_second().await;
+    let before = cache.stats();
+    login_second().await;
+    assert_eq!(cache.stats().hits, before.hits + 1, "held");
+    // As the runtime role, which may end its own connections; this test's database only (the
+    // CTE keeps the planner from calling pg_terminate_backend before the other conditions).
+    let killed: i64 = sqlx::query_scalar(
+        "with listener as materialized (
+             select pid from pg_stat_activity
+              where pid <> pg_backend_pid() and datname = current_database()
+                and query ilike '%listen%jasiyo_radius%')
+         select count(*) from listener where pg_terminate_backend(pid)",
+    )
+    .fetch_one(&r.net.db.app)
+    .await
+    .unwrap();
+    assert!(killed >= 1, "the listener's connection was found");
+    r.cache_live(false).await;
+    r.cache_live(true).await;
+    let before = cache.stats();
+    login_second().await;
+    let after = cache.stats();
+    assert_eq!(
+        (after.hits, after.misses),
+        (before.hits, before.misses + 1),
+        "read from the database again"
+    );
 }
 
 #[tokio::test]

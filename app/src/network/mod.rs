@@ -17,6 +17,8 @@ pub mod command_spec;
 #[cfg(feature = "ssr")]
 pub mod queue;
 #[cfg(feature = "ssr")]
+pub mod radius_cache;
+#[cfg(feature = "ssr")]
 pub mod radius_packet;
 #[cfg(feature = "ssr")]
 pub mod radius_server;

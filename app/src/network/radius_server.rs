@@ -33,6 +33,7 @@ use crate::{
     db::TenantId,
     error::AppError,
     network::{
+        radius_cache::{self, Entry, Ticket},
         radius_packet::{
             self as rp, ACCESS_ACCEPT, ACCESS_REJECT, ACCESS_REQUEST, ACCOUNTING_REQUEST,
             ACCOUNTING_RESPONSE, DISCONNECT_ACK, DISCONNECT_NAK, DISCONNECT_REQUEST, MAX_PACKET,
@@ -54,6 +55,9 @@ pub struct RadiusSettings {
     pub interim_secs: u32,
     /// How long a Disconnect-Request waits for its answer, per try (three tries).
     pub dm_timeout: Duration,
+    /// Accept active services' users from memory (`radius_cache`); off, every Access-Request
+    /// reads the database (`JASIYO_RADIUS_CACHE=off`, for comparison).
+    pub cache: bool,
 }
 
 impl Default for RadiusSettings {
@@ -63,6 +67,7 @@ impl Default for RadiusSettings {
             acct: None,
             interim_secs: 300,
             dm_timeout: Duration::from_secs(2),
+            cache: true,
         }
     }
 }
@@ -188,6 +193,9 @@ pub async fn start(state: &AppState) -> std::io::Result<(Option<SocketAddr>, Opt
             Port::Acct => bound.1 = Some(local),
         }
         tokio::spawn(serve(state.clone(), socket, port));
+    }
+    if bound.0.is_some() && state.radius.cache {
+        tokio::spawn(radius_cache::listen(state.clone()));
     }
     // Months ahead of the sessions table are made before packets need them.
     if let Err(err) = ensure_partitions(state).await {
@@ -347,6 +355,14 @@ async fn authorize(
         tracing::warn!(router = %nas.router, "Access-Request without a valid Message-Authenticator dropped");
         return Ok(None);
     }
+    if let Some(ticket) = state.radius_cache.preload_due(nas.tenant) {
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(err) = preload(&state, ticket).await {
+                tracing::warn!(error = %err, "preloading the RADIUS cache");
+            }
+        });
+    }
     let decision = decide(state, nas, packet).await?;
     let username = packet.text(attr::USER_NAME).unwrap_or_default();
     let reply_bytes = match decision {
@@ -374,12 +390,20 @@ async fn authorize(
     Ok(reply_bytes)
 }
 
-/// Checks the user and password against the database at `state.clock.now()`.
+/// Checks the user and password at `state.clock.now()`: from the cache when it holds an accept
+/// for them, against the database otherwise (and for every refusal).
 pub async fn decide(state: &AppState, nas: &Nas, packet: &Packet) -> Result<Decision, AppError> {
     let Some(username) = packet.text(attr::USER_NAME) else {
         return Ok(Decision::Reject(Refusal::UnknownUser));
     };
     let now = state.clock.now();
+    if let Some(entry) = state.radius_cache.get(nas.tenant, &username)
+        && entry.ends > now
+        && password_matches(state, nas, packet, &entry)? == Some(true)
+    {
+        return Ok(accept(&entry, now));
+    }
+    let ticket = state.radius_cache.ticket(nas.tenant);
     let mut tx = state.db.tenant(nas.tenant).await?;
     let row = sqlx::query!(
         r#"select s.id, s.password_enc, s.status, s.expires_at, c.archived_at is not null as "archived!",
@@ -402,26 +426,20 @@ pub async fn decide(state: &AppState, nas: &Nas, packet: &Packet) -> Result<Deci
         return Ok(decision);
     };
     tx.commit().await?;
-    let stored = state
-        .secrets
-        .open(
-            &row.password_enc,
-            &crate::customers::service::password_binding(nas.tenant.0, row.id),
-        )
-        .map_err(|e| AppError::internal(&e))?;
-    let password_ok = if let Some(hidden) = packet.get(attr::USER_PASSWORD) {
-        rp::reveal_password(hidden, &nas.secret, &packet.authenticator)
-            .is_ok_and(|typed| constant_eq(&typed, &stored))
-    } else if let Some(chap) = packet.get(attr::CHAP_PASSWORD) {
-        let challenge = packet
-            .get(attr::CHAP_CHALLENGE)
-            .unwrap_or(&packet.authenticator);
-        rp::chap_matches(chap, &stored, challenge)
-    } else {
-        return Ok(Decision::Reject(Refusal::NoPassword));
+    let entry = Entry {
+        service: row.id,
+        password_enc: row.password_enc,
+        ends: row.expires_at + chrono::Duration::days(i64::from(row.grace_period_days)),
+        rate_limit: rate_limit(
+            row.download_kbps,
+            row.upload_kbps,
+            row.burst_download_kbps.zip(row.burst_upload_kbps),
+        ),
     };
-    if !password_ok {
-        return Ok(Decision::Reject(Refusal::WrongPassword));
+    match password_matches(state, nas, packet, &entry)? {
+        None => return Ok(Decision::Reject(Refusal::NoPassword)),
+        Some(false) => return Ok(Decision::Reject(Refusal::WrongPassword)),
+        Some(true) => {}
     }
     if row.archived {
         return Ok(Decision::Reject(Refusal::Removed));
@@ -429,18 +447,97 @@ pub async fn decide(state: &AppState, nas: &Nas, packet: &Packet) -> Result<Deci
     if row.status == "suspended" {
         return Ok(Decision::Reject(Refusal::Suspended));
     }
-    let ends = row.expires_at + chrono::Duration::days(i64::from(row.grace_period_days));
-    if row.status != "active" || ends <= now {
+    if row.status != "active" || entry.ends <= now {
         return Ok(Decision::Reject(Refusal::Expired));
     }
-    Ok(Decision::Accept {
-        session_timeout: session_timeout(ends, now),
-        rate_limit: rate_limit(
-            row.download_kbps,
-            row.upload_kbps,
-            row.burst_download_kbps.zip(row.burst_upload_kbps),
-        ),
+    let decision = accept(&entry, now);
+    if let Some(ticket) = ticket {
+        state.radius_cache.fill(ticket, [(username, entry)]);
+    }
+    Ok(decision)
+}
+
+fn accept(entry: &Entry, now: DateTime<Utc>) -> Decision {
+    Decision::Accept {
+        session_timeout: session_timeout(entry.ends, now),
+        rate_limit: entry.rate_limit.clone(),
+    }
+}
+
+/// Whether the request's PAP or CHAP password is the service's; `None` when it carries neither.
+fn password_matches(
+    state: &AppState,
+    nas: &Nas,
+    packet: &Packet,
+    entry: &Entry,
+) -> Result<Option<bool>, AppError> {
+    let stored = state
+        .secrets
+        .open(
+            &entry.password_enc,
+            &crate::customers::service::password_binding(nas.tenant.0, entry.service),
+        )
+        .map_err(|e| AppError::internal(&e))?;
+    Ok(if let Some(hidden) = packet.get(attr::USER_PASSWORD) {
+        Some(
+            rp::reveal_password(hidden, &nas.secret, &packet.authenticator)
+                .is_ok_and(|typed| constant_eq(&typed, &stored)),
+        )
+    } else if let Some(chap) = packet.get(attr::CHAP_PASSWORD) {
+        let challenge = packet
+            .get(attr::CHAP_CHALLENGE)
+            .unwrap_or(&packet.authenticator);
+        Some(rp::chap_matches(chap, &stored, challenge))
+    } else {
+        None
     })
+}
+
+/// Reads the ISP's services that would be accepted now into the cache: one query instead of
+/// one per user when a NAS (re)connects everyone at once, after a power cut for instance.
+async fn preload(state: &AppState, ticket: Ticket) -> Result<(), AppError> {
+    let tenant = ticket.tenant();
+    let now = state.clock.now();
+    let mut tx = state.db.tenant(tenant).await?;
+    let rows = sqlx::query!(
+        r#"select s.id, s.username, s.password_enc, s.expires_at, t.grace_period_days,
+                  p.download_kbps, p.upload_kbps, p.burst_download_kbps, p.burst_upload_kbps
+             from services s
+             join plans p on p.tenant_id = s.tenant_id and p.id = s.plan_id
+             join customers c on c.tenant_id = s.tenant_id and c.id = s.customer_id
+             join tenants t on t.id = s.tenant_id
+            where s.tenant_id = $1 and s.status = 'active' and c.archived_at is null
+              and s.expires_at > $2::timestamptz - make_interval(days => t.grace_period_days)
+            limit $3"#,
+        tenant.0,
+        now,
+        radius_cache::MAX_PER_TENANT as i64
+    )
+    .fetch_all(tx.conn())
+    .await?;
+    tx.commit().await?;
+    let count = rows.len();
+    state.radius_cache.fill(
+        ticket,
+        rows.into_iter().filter_map(|row| {
+            let ends = row.expires_at + chrono::Duration::days(i64::from(row.grace_period_days));
+            (ends > now).then(|| {
+                let entry = Entry {
+                    service: row.id,
+                    password_enc: row.password_enc,
+                    ends,
+                    rate_limit: rate_limit(
+                        row.download_kbps,
+                        row.upload_kbps,
+                        row.burst_download_kbps.zip(row.burst_upload_kbps),
+                    ),
+                };
+                (row.username, entry)
+            })
+        }),
+    );
+    tracing::info!(%tenant, count, "RADIUS cache preloaded");
+    Ok(())
 }
 
 /// A voucher's Access-Request: accepted while it can be used, for the rest of its time.

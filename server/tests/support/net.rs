@@ -289,6 +289,7 @@ pub async fn radius_nas(
         acct: Some(free()),
         interim_secs: 300,
         dm_timeout: std::time::Duration::from_millis(300),
+        cache: true,
     };
     let (auth, acct) = radius_server::start(&state).await.unwrap();
     let ip = std::net::IpAddr::from([127, 0, 0, last]);
