@@ -152,6 +152,38 @@ impl Db {
         Ok(Some((TenantTx { tx, tenant }, found)))
     }
 
+    /// Finds the portal session whose token hashes to `token_hash_hex` (the lookup policy shows
+    /// that one row) and switches the transaction to its ISP. `None` (nothing left open) when no
+    /// session has that hash.
+    pub async fn portal_session_tenant(
+        &self,
+        token_hash_hex: &str,
+    ) -> Result<Option<TenantTx>, sqlx::Error> {
+        if token_hash_hex.is_empty() || !token_hash_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let begin =
+            format!("begin; select set_config('app.portal_token_hash', '{token_hash_hex}', true)");
+        let mut tx = self.pool.begin_with(AssertSqlSafe(begin)).await?;
+        let found = sqlx::query!(
+            r#"select tenant_id, set_config('app.tenant_id', tenant_id::text, true) as switched
+                 from portal_sessions where token_hash = decode($1, 'hex')"#,
+            token_hash_hex
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        match found {
+            Some(row) => Ok(Some(TenantTx {
+                tx,
+                tenant: TenantId(row.tenant_id),
+            })),
+            None => {
+                tx.commit().await?;
+                Ok(None)
+            }
+        }
+    }
+
     /// Finds the emailed token whose hash is `token_hash_hex` (the email_tokens lookup policy
     /// shows that one row).
     pub async fn email_token_by_hash(
@@ -200,6 +232,57 @@ impl Db {
                 limit $2"#,
             now,
             limit
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (TenantId(r.tenant_id), r.id))
+            .collect())
+    }
+
+    /// Text messages due to be sent, across ISPs, urgent first (the sender's view through the
+    /// `sms_outbox_sender` policy, `app.worker = 'sms'`).
+    pub async fn sms_due(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: i64,
+    ) -> Result<Vec<(TenantId, Uuid)>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("select set_config('app.worker', 'sms', true)")
+            .execute(&mut *tx)
+            .await?;
+        let rows = sqlx::query!(
+            r#"select tenant_id, id from sms_outbox
+                where status = 'queued' and next_attempt_at <= $1
+                order by urgent desc, next_attempt_at
+                limit $2"#,
+            now,
+            limit
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (TenantId(r.tenant_id), r.id))
+            .collect())
+    }
+
+    /// Text messages handed to the gateway before `before` and never settled.
+    pub async fn sms_stale(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(TenantId, Uuid)>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("select set_config('app.worker', 'sms', true)")
+            .execute(&mut *tx)
+            .await?;
+        let rows = sqlx::query!(
+            r#"select tenant_id, id from sms_outbox
+                where status = 'sending' and next_attempt_at < $1 limit 500"#,
+            before
         )
         .fetch_all(&mut *tx)
         .await?;

@@ -20,11 +20,13 @@ pub mod dashboard;
 pub mod error;
 pub mod layout;
 pub mod mail;
+pub mod messaging;
 pub mod money;
 pub mod network;
 pub mod payments;
 pub mod phone;
 pub mod plans;
+pub mod portal;
 pub mod settings;
 pub mod staff;
 pub mod vouchers;
@@ -96,6 +98,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/forgot-password") view=auth::pages::ForgotPasswordPage ssr=SsrMode::Async />
                 <Route path=path!("/reset-password") view=auth::pages::ResetPasswordPage ssr=SsrMode::Async />
                 <Route path=path!("/pay/:code") view=payments::pay_page::PayPage ssr=SsrMode::Async />
+                <Route path=path!("/portal/:slug") view=portal::pages::PortalPage ssr=SsrMode::Async />
                 <Route path=path!("/vouchers/print/:batch") view=vouchers::pages::VoucherSheetPage ssr=SsrMode::Async />
                 <Route path=path!("/accept-invitation") view=staff::pages::AcceptInvitationPage ssr=SsrMode::Async />
                 // Async: the operator pages arrive complete, readable before (or without) the

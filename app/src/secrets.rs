@@ -41,6 +41,8 @@ pub fn random_text(alphabet: &[u8], len: usize) -> Result<String, crate::error::
 #[derive(Clone)]
 pub struct Secrets {
     cipher: std::sync::Arc<Aes256Gcm>,
+    /// A second key derived from the same one, for MACs (one-time codes are kept only as this).
+    mac_key: std::sync::Arc<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -51,8 +53,15 @@ impl std::fmt::Debug for Secrets {
 
 impl Secrets {
     pub fn from_key(key: [u8; 32]) -> Self {
+        use sha2::Digest;
+        let mac_key: [u8; 32] = sha2::Sha256::new()
+            .chain_update(b"jasiyo mac key v1\0")
+            .chain_update(key)
+            .finalize()
+            .into();
         Self {
             cipher: std::sync::Arc::new(Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key))),
+            mac_key: std::sync::Arc::new(mac_key),
         }
     }
 
@@ -95,6 +104,21 @@ impl Secrets {
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&sealed);
         Ok(out)
+    }
+
+    /// HMAC-SHA256 of `parts` (each length-prefixed, so ("ab", "c") and ("a", "bc") differ).
+    pub fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        use hmac::{KeyInit, Mac};
+        type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+        let Ok(mut mac) = <HmacSha256 as KeyInit>::new_from_slice(&self.mac_key[..]) else {
+            // HMAC takes keys of any length; this branch cannot be reached.
+            return [0; 32];
+        };
+        for part in parts {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
     }
 
     pub fn open(&self, sealed: &[u8], bound_to: &[u8]) -> Result<Vec<u8>, SecretError> {
@@ -149,6 +173,15 @@ mod tests {
             secrets.seal(b"same", b"x").unwrap(),
             secrets.seal(b"same", b"x").unwrap()
         );
+    }
+
+    #[test]
+    fn macs_depend_on_the_key_and_on_where_parts_split() {
+        let a = Secrets::random().unwrap();
+        let b = Secrets::random().unwrap();
+        assert_eq!(a.mac(&[b"ab", b"c"]), a.mac(&[b"ab", b"c"]));
+        assert_ne!(a.mac(&[b"ab", b"c"]), a.mac(&[b"a", b"bc"]));
+        assert_ne!(a.mac(&[b"ab", b"c"]), b.mac(&[b"ab", b"c"]));
     }
 
     #[test]

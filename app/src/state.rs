@@ -34,6 +34,8 @@ pub struct AppState {
     pub radius: RadiusSettings,
     /// The RADIUS clients (routers in RADIUS mode), by address.
     pub radius_nases: std::sync::Arc<NasTable>,
+    /// Sends queued text messages.
+    pub sms: crate::messaging::sms::SmsSender,
     /// What active services' Access-Requests are accepted with, kept fresh by notifications.
     pub radius_cache: std::sync::Arc<AuthCache>,
 }
@@ -61,6 +63,7 @@ impl AppState {
             radius: RadiusSettings::default(),
             radius_nases: std::sync::Arc::default(),
             radius_cache: std::sync::Arc::default(),
+            sms: crate::messaging::sms::SmsSender::default(),
         }
     }
 }

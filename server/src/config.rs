@@ -319,6 +319,20 @@ pub fn leptos_options() -> Result<LeptosOptions, ConfigError> {
         })
 }
 
+/// The platform's SMS gateway (Africa's Talking): `JASIYO_SMS_AT_USERNAME`,
+/// `JASIYO_SMS_AT_API_KEY`, optional `JASIYO_SMS_AT_SENDER_ID` and `JASIYO_SMS_AT_URL` (default
+/// `https://api.africastalking.com`). Unset, text messages stay queued.
+pub fn sms_gateway() -> Option<app::messaging::africastalking::AtConfig> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    Some(app::messaging::africastalking::AtConfig {
+        username: var("JASIYO_SMS_AT_USERNAME")?,
+        api_key: var("JASIYO_SMS_AT_API_KEY")?,
+        sender_id: var("JASIYO_SMS_AT_SENDER_ID"),
+        base_url: var("JASIYO_SMS_AT_URL")
+            .unwrap_or_else(|| "https://api.africastalking.com".to_string()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -141,6 +141,9 @@ pub const DEMO_CUSTOMERS: usize = 200;
 pub const DEMO_ROUTER: &str = "Kasarani POP (simulated)";
 pub const DEMO_ROUTER_USER: &str = "jasiyo";
 pub const DEMO_ROUTER_PASSWORD: &str = "demo-router-pass";
+/// The demo SMS gateway's account (the Africa's Talking simulator).
+pub const DEMO_SMS_USER: &str = "sandbox";
+pub const DEMO_SMS_KEY: &str = "demo-sms-api-key";
 
 /// Creates the demo ISP, its staff, plans and customers where missing. Returns the tenant id.
 #[tracing::instrument(skip(state))]

@@ -1,5 +1,6 @@
-//! `/dev/mail`: in demo mode, the mail Jasiyo sent, caught by the SMTP sink, so a person can
-//! click the verification and reset links without a real mailbox. Never mounted otherwise.
+//! `/dev/mail` and `/dev/sms`: in demo mode, the mail and text messages Jasiyo sent, caught by
+//! the SMTP sink and the SMS simulator, so a person can click the verification and reset links
+//! and read sign-in codes without a real mailbox or phone. Never mounted otherwise.
 
 use axum::{
     Json, Router,
@@ -81,6 +82,54 @@ fn linkify(escaped: &str) -> String {
             }
         })
         .collect()
+}
+
+pub fn sms_routes<S>(sim: crate::simulators::sms::SmsSim) -> Router<S> {
+    Router::new()
+        .route("/dev/sms", get(sms_page))
+        .route("/dev/sms.json", get(sms_json))
+        .with_state(sim)
+}
+
+async fn sms_json(
+    State(sim): State<crate::simulators::sms::SmsSim>,
+) -> Json<Vec<crate::simulators::sms::SentSms>> {
+    Json(sim.messages())
+}
+
+async fn sms_page(State(sim): State<crate::simulators::sms::SmsSim>) -> impl IntoResponse {
+    let mut messages = sim.messages();
+    messages.reverse();
+    let items: String = if messages.is_empty() {
+        "<p class=\"muted\">No text messages yet. Ask for a portal sign-in code, then reload.</p>"
+            .into()
+    } else {
+        messages
+            .iter()
+            .map(|m| {
+                format!(
+                    "<article class=\"card\" data-testid=\"dev-sms\"><p class=\"muted\">To {}</p><p>{}</p></article>",
+                    escape(&m.to),
+                    escape(&m.message)
+                )
+            })
+            .collect()
+    };
+    let csp = [(
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; frame-ancestors 'none'",
+    )];
+    (
+        csp,
+        Html(format!(
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Demo phone · Jasiyo</title><link rel=\"stylesheet\" href=\"/pkg/jasiyo.css\"></head>\
+         <body><main class=\"standalone\"><h1>Demo phone</h1>\
+         <p class=\"muted\">Text messages sent by this demo server. Nothing here left the machine.</p>\
+         <div class=\"card-grid\">{items}</div></main></body></html>"
+        )),
+    )
 }
 
 #[cfg(test)]

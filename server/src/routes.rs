@@ -27,6 +27,8 @@ pub struct Surface {
     pub hsts: bool,
     /// Demo mode: the SMTP sink whose mail `/dev/mail` shows.
     pub dev_mail: Option<crate::simulators::smtp::SmtpSink>,
+    /// Demo mode: the SMS simulator whose messages `/dev/sms` shows.
+    pub dev_sms: Option<crate::simulators::sms::SmsSim>,
 }
 
 /// The largest request body accepted (the logo route sets its own, smaller limit).
@@ -52,6 +54,10 @@ pub fn router_with(state: AppState, options: LeptosOptions, surface: Surface) ->
         .merge(crate::export::routes(state.clone()));
     let router = match surface.dev_mail {
         Some(sink) => router.merge(crate::dev_mail::routes(sink)),
+        None => router,
+    };
+    let router = match surface.dev_sms {
+        Some(sim) => router.merge(crate::dev_mail::sms_routes(sim)),
         None => router,
     };
     let router = router

@@ -12,7 +12,9 @@ use tokio::net::TcpListener;
 
 use crate::{
     config, demo, routes,
-    simulators::{daraja::DarajaSim, paystack::PaystackSim, routeros::RouterSim, smtp::SmtpSink},
+    simulators::{
+        daraja::DarajaSim, paystack::PaystackSim, routeros::RouterSim, sms::SmsSim, smtp::SmtpSink,
+    },
 };
 use app::mail::mailer::Mailer;
 
@@ -77,6 +79,27 @@ pub async fn run() -> anyhow::Result<()> {
         state.mailer = Mailer::disabled(&mail.public_url);
         None
     };
+
+    state.sms = app::messaging::sms::SmsSender::new(config::sms_gateway());
+    let mut dev_sms = None;
+    if config::dev_providers() {
+        let sim = SmsSim::start(demo::DEMO_SMS_USER, demo::DEMO_SMS_KEY)
+            .await
+            .context("starting the SMS simulator")?;
+        tracing::info!(sms = %sim.url(), "demo SMS: text messages are caught and shown at /dev/sms");
+        state.sms =
+            app::messaging::sms::SmsSender::new(Some(app::messaging::africastalking::AtConfig {
+                base_url: sim.url(),
+                username: demo::DEMO_SMS_USER.into(),
+                api_key: demo::DEMO_SMS_KEY.into(),
+                sender_id: None,
+            }));
+        dev_sms = Some(sim);
+    } else if state.sms.gateway.is_none() {
+        tracing::warn!(
+            "JASIYO_SMS_AT_USERNAME and JASIYO_SMS_AT_API_KEY are not set: text messages stay queued"
+        );
+    }
 
     state.providers.daraja_url = config::daraja_url();
     state.providers.paystack_url = config::paystack_url();
@@ -160,6 +183,9 @@ pub async fn run() -> anyhow::Result<()> {
     // restart, at once).
     state.c2b.start(&state);
 
+    // Text messages (sign-in codes first) as they are queued.
+    state.sms.start(&state);
+
     // Cut-offs at expiry, and router commands queued and pushed as desired states change.
     state.network.start(&state);
 
@@ -186,6 +212,7 @@ pub async fn run() -> anyhow::Result<()> {
     let surface = routes::Surface {
         hsts: config::hsts(),
         dev_mail,
+        dev_sms,
     };
     let app = routes::router_with(state.clone(), options, surface);
     // Peer addresses reach the handlers for throttling and the audit log.

@@ -224,6 +224,26 @@ const PROBES: &[(&str, &str)] = &[
                  coalesce((select id from plans where tenant_id = $1 limit 1), gen_random_uuid()),
                  now() + interval '1 day', now(), now())",
     ),
+    (
+        "portal_codes",
+        "insert into portal_codes (tenant_id, id, phone, code_hash, created_at, expires_at)
+         values ($1, gen_random_uuid(), '254712000999', sha256($2::text::bytea), now(),
+                 now() + interval '5 minutes')",
+    ),
+    (
+        "portal_sessions",
+        "insert into portal_sessions (tenant_id, id, customer_id, token_hash, created_at,
+                                      last_seen_at, idle_expires_at, absolute_expires_at)
+         values ($1, gen_random_uuid(),
+                 coalesce((select id from customers where tenant_id = $1 limit 1), gen_random_uuid()),
+                 sha256(gen_random_uuid()::text::bytea), now(), now(), now() + interval '1 day',
+                 now() + interval '2 days')",
+    ),
+    (
+        "sms_outbox",
+        "insert into sms_outbox (tenant_id, id, kind, recipient, body, next_attempt_at, created_at)
+         values ($1, gen_random_uuid(), 'probe', '254712000999', 'Probe by ' || $2::text, now(), now())",
+    ),
 ];
 
 struct Two {
@@ -467,6 +487,38 @@ async fn lookup_settings_reveal_only_the_row_they_name() {
             .unwrap()
             .map(|(_, s)| s),
         None
+    );
+    // A portal session's token hash reveals that one session and opens its tenant only.
+    let hash: Vec<u8> = {
+        let mut tx = db.db().tenant(b).await.unwrap();
+        sqlx::query_scalar("select token_hash from portal_sessions limit 1")
+            .fetch_one(tx.conn())
+            .await
+            .unwrap()
+    };
+    let mut tx = db
+        .db()
+        .portal_session_tenant(&app::auth::session::hex(&hash))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(tx.tenant(), b);
+    let (sessions, customers): (i64, i64) = sqlx::query_as(
+        "select (select count(*) from portal_sessions where tenant_id <> $1),
+                (select count(*) from customers where tenant_id <> $1)",
+    )
+    .bind(b.0)
+    .fetch_one(tx.conn())
+    .await
+    .unwrap();
+    assert_eq!((sessions, customers), (0, 0), "nothing of the other tenant");
+    drop(tx);
+    assert!(
+        db.db()
+            .portal_session_tenant(&"00".repeat(32))
+            .await
+            .unwrap()
+            .is_none()
     );
 }
 

@@ -144,7 +144,7 @@ pub async fn reset_password(token: String, new_password: String) -> Result<(), A
 }
 
 #[cfg(feature = "ssr")]
-fn set_cookie(value: &str) -> Result<(), AppError> {
+pub(crate) fn set_cookie(value: &str) -> Result<(), AppError> {
     use axum::http::{HeaderValue, header::SET_COOKIE};
     let value = HeaderValue::from_str(value).map_err(|e| AppError::internal(&e))?;
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {

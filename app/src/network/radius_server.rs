@@ -621,7 +621,7 @@ pub fn session_timeout(ends: DateTime<Utc>, now: DateTime<Utc>) -> u32 {
     u32::try_from((ends - now).num_seconds().max(1)).unwrap_or(u32::MAX)
 }
 
-fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -74,7 +74,7 @@ fn status_class(status: RequestStatus) -> &'static str {
 }
 
 #[component]
-fn PayCard(
+pub fn PayCard(
     code: String,
     page: PayLinkView,
     back: Option<Result<PaymentRequestView, AppError>>,

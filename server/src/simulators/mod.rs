@@ -5,4 +5,5 @@ pub mod daraja;
 pub mod nas;
 pub mod paystack;
 pub mod routeros;
+pub mod sms;
 pub mod smtp;

@@ -13,6 +13,12 @@ pub const GLOBAL_TABLES: &[&str] = &["_sqlx_migrations", "auth_throttle", "tenan
 pub const LOOKUP_POLICIES: &[(&str, &str, &str)] = &[
     ("users", "users_lookup_by_email", "app.login_email"),
     (
+        "portal_sessions",
+        "portal_sessions_lookup_by_token",
+        "app.portal_token_hash",
+    ),
+    ("sms_outbox", "sms_outbox_sender", "app.worker"),
+    (
         "sessions",
         "sessions_lookup_by_token",
         "app.session_token_hash",

@@ -1,0 +1,96 @@
+//! What the portal's pages show, shared by the server and the browser.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::payments::model::PayLinkView;
+
+/// The sign-in page of an ISP's portal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalStart {
+    pub business: String,
+    pub slug: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalService {
+    pub id: Uuid,
+    pub plan: String,
+    pub kind: String,
+    pub username: String,
+    pub status: String,
+    pub expires_at: DateTime<Utc>,
+    pub speed: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalInvoice {
+    pub id: Uuid,
+    pub number: String,
+    pub status: String,
+    pub total_minor: i64,
+    /// Still to pay.
+    pub balance_minor: i64,
+    pub issued_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+}
+
+/// The portal's home for a signed-in subscriber.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalHome {
+    pub slug: String,
+    /// The subscriber's payment link code: paying here is the payment page's own flow.
+    pub pay_code: String,
+    pub pay: PayLinkView,
+    pub services: Vec<PortalService>,
+    pub invoices: Vec<PortalInvoice>,
+    /// Whether they set a password (for signing in with the account number).
+    pub has_password: bool,
+    /// The server's now, so the countdowns read the same rendered and hydrated.
+    pub now: DateTime<Utc>,
+}
+
+/// The portal's page: the home when signed in, the sign-in page otherwise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(clippy::large_enum_variant)] // one value per page load
+pub enum PortalView {
+    Home(PortalHome),
+    SignIn(PortalStart),
+}
+
+/// How long until `expires_at`, in words ("3 days 4 h", "45 min", "expired").
+pub fn countdown(expires_at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let left = expires_at - now;
+    if left <= chrono::Duration::zero() {
+        return "expired".into();
+    }
+    let (days, hours, minutes) = (
+        left.num_days(),
+        left.num_hours() % 24,
+        left.num_minutes() % 60,
+    );
+    match (days, hours) {
+        (0, 0) => format!("{} min", minutes.max(1)),
+        (0, h) => format!("{h} h {minutes} min"),
+        (1, h) => format!("1 day {h} h"),
+        (d, h) => format!("{d} days {h} h"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_countdown_reads_as_people_say_it() {
+        let now = DateTime::<Utc>::UNIX_EPOCH;
+        let at = |s: i64| now + chrono::Duration::seconds(s);
+        assert_eq!(countdown(at(-1), now), "expired");
+        assert_eq!(countdown(at(30), now), "1 min");
+        assert_eq!(countdown(at(45 * 60), now), "45 min");
+        assert_eq!(countdown(at(3 * 3600 + 60), now), "3 h 1 min");
+        assert_eq!(countdown(at(86_400 + 7200), now), "1 day 2 h");
+        assert_eq!(countdown(at(3 * 86_400 + 4 * 3600), now), "3 days 4 h");
+    }
+}

@@ -1,0 +1,428 @@
+//! The subscriber portal's sign-in: one-time codes sent by SMS through the outbox to the
+//! Africa's Talking simulator (expiry, wrong codes, the try limit, throttling per number and per
+//! address, strangers' numbers, one ISP's code at another's portal), passwords, sessions that
+//! reach only their own ISP and customer, and the SMS outbox's rules for resending.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod support;
+
+use app::{
+    AppError,
+    auth::session::RequestMeta,
+    messaging::{africastalking::AtConfig, sms},
+    portal::{service as portal, session},
+};
+use axum::{body::Body, http::Request};
+use server::simulators::sms::{SmsSim, Trouble};
+use support::{
+    client::Client,
+    isp::{Isp, isp},
+};
+use uuid::Uuid;
+
+struct Portal {
+    isp: Isp,
+    sms: SmsSim,
+    slug: String,
+}
+
+const PHONE: &str = "254712000401";
+
+async fn portal(slug: &str) -> Portal {
+    let mut isp = isp(slug).await;
+    isp.settings(false).await;
+    let sms = SmsSim::start("sandbox", "at-key-1").await.unwrap();
+    isp.state.sms = sms::SmsSender::new(Some(AtConfig {
+        base_url: sms.url(),
+        username: "sandbox".into(),
+        api_key: "at-key-1".into(),
+        sender_id: None,
+    }));
+    Portal {
+        isp,
+        sms,
+        slug: slug.to_string(),
+    }
+}
+
+fn meta(last: u8) -> RequestMeta {
+    RequestMeta {
+        ip: Some(std::net::IpAddr::from([10, 0, 0, last])),
+        user_agent: Some("test".into()),
+    }
+}
+
+impl Portal {
+    /// Asks for a code for `phone` and sends it; the code the phone got.
+    async fn code(&self, phone: &str) -> String {
+        portal::request_code(&self.isp.state, &self.slug, phone, &meta(1))
+            .await
+            .unwrap();
+        sms::send_due(&self.isp.state).await.unwrap();
+        self.sms.last_code(phone).expect("a code was sent")
+    }
+
+    async fn verify(&self, phone: &str, code: &str) -> Result<String, AppError> {
+        portal::verify_code(&self.isp.state, &self.slug, phone, code, &meta(1)).await
+    }
+
+    fn advance(&self, seconds: i64) {
+        self.isp
+            .state
+            .clock
+            .advance(chrono::Duration::seconds(seconds));
+    }
+}
+
+fn reason(err: AppError) -> String {
+    match err {
+        AppError::Invalid { reason, .. } => reason,
+        other => panic!("not a field error: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_code_signs_in_once_and_not_after_five_minutes() {
+    let p = portal("portal-code").await;
+    let (customer, _) = p.isp.customer("Achieng", "0712000401").await;
+    let code = p.code(PHONE).await;
+    let sent = p.sms.messages();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, format!("+{PHONE}"));
+    assert!(sent[0].message.contains("C2B Net"), "{}", sent[0].message);
+
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let err = reason(p.verify(PHONE, wrong).await.unwrap_err());
+    assert!(err.contains("4 more tries"), "{err}");
+    // Local form of the number works too.
+    let token = p.verify("0712 000 401", &code).await.unwrap();
+    let who = session::resolve(&p.isp.state.db, &token, p.isp.state.clock.now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (who.tenant, who.customer_id, who.phone.as_deref()),
+        (p.isp.tenant, customer, Some(PHONE))
+    );
+    // Used once, never again.
+    let err = reason(p.verify(PHONE, &code).await.unwrap_err());
+    assert!(err.contains("expired"), "{err}");
+
+    // A new code, but not within a minute of the last.
+    let early = portal::request_code(&p.isp.state, &p.slug, PHONE, &meta(1)).await;
+    assert!(
+        matches!(early, Err(AppError::Throttled { .. })),
+        "{early:?}"
+    );
+    p.advance(61);
+    let code = p.code(PHONE).await;
+    p.advance(5 * 60 + 1);
+    let err = reason(p.verify(PHONE, &code).await.unwrap_err());
+    assert!(err.contains("expired"), "{err}");
+    // Only the hash is kept.
+    let stored = p
+        .isp
+        .scalar(&format!(
+            "select count(*) from portal_codes where position('{code}'::bytea in code_hash) > 0"
+        ))
+        .await;
+    assert_eq!(stored, 0);
+}
+
+#[tokio::test]
+async fn five_wrong_codes_use_the_code_up() {
+    let p = portal("portal-tries").await;
+    p.isp.customer("Kamau", "0712000401").await;
+    let code = p.code(PHONE).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for left in (0..5).rev() {
+        let err = reason(p.verify(PHONE, wrong).await.unwrap_err());
+        if left > 0 {
+            assert!(err.contains(&format!("{left} more")), "{err}");
+        } else {
+            assert!(err.contains("last try"), "{err}");
+        }
+    }
+    let err = reason(p.verify(PHONE, &code).await.unwrap_err());
+    assert!(
+        err.contains("too many"),
+        "the right code no longer works: {err}"
+    );
+}
+
+#[tokio::test]
+async fn codes_are_limited_per_number_and_per_address() {
+    let p = portal("portal-throttle").await;
+    p.isp.customer("Wanjiku", "0712000401").await;
+    for _ in 0..5 {
+        p.code(PHONE).await;
+        p.advance(61);
+    }
+    let sixth = portal::request_code(&p.isp.state, &p.slug, PHONE, &meta(1)).await;
+    assert!(
+        matches!(
+            sixth,
+            Err(AppError::Throttled {
+                retry_after_seconds: 3600
+            })
+        ),
+        "{sixth:?}"
+    );
+    // One address asking for many numbers' codes is slowed down (strangers' numbers included).
+    let mut refused = None;
+    for n in 0..30 {
+        let phone = format!("07220005{n:02}");
+        if let Err(err) = portal::request_code(&p.isp.state, &p.slug, &phone, &meta(9)).await {
+            refused = Some((n, err));
+            break;
+        }
+    }
+    let (n, err) = refused.expect("the address was throttled");
+    assert!(matches!(err, AppError::Throttled { .. }), "{err:?}");
+    assert_eq!(n, 20, "after the address's 20 free requests");
+    // Another address is not.
+    portal::request_code(&p.isp.state, &p.slug, "0722000600", &meta(10))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_strangers_number_gets_the_same_answer_and_no_sms() {
+    let p = portal("portal-stranger").await;
+    portal::request_code(&p.isp.state, &p.slug, "0799000001", &meta(1))
+        .await
+        .unwrap();
+    assert_eq!(sms::send_due(&p.isp.state).await.unwrap(), 0);
+    assert_eq!(p.sms.requests(), 0);
+    assert_eq!(p.isp.scalar("select count(*) from portal_codes").await, 0);
+    // And a malformed number is a field error, not a silent nothing.
+    let bad = portal::request_code(&p.isp.state, &p.slug, "12345", &meta(1)).await;
+    assert!(matches!(bad, Err(AppError::Invalid { ref field, .. }) if field == "phone"));
+}
+
+#[tokio::test]
+async fn a_code_and_a_session_of_one_isp_are_nothing_at_another() {
+    let p = portal("portal-alpha").await;
+    p.isp.customer("Otieno", "0712000401").await;
+    // A second ISP in the same database with a customer on the same number.
+    let (other, _) = p.isp.db.tenant("portal-beta", "Beta Net").await;
+    let mut tx = p.isp.db.db().tenant(other).await.unwrap();
+    sqlx::query(
+        "insert into customers (tenant_id, id, account_number, name, phone, created_at, updated_at)
+         values ($1, gen_random_uuid(), 'B1', 'Otieno at Beta', $2, now(), now())",
+    )
+    .bind(other.0)
+    .bind(PHONE)
+    .execute(tx.conn())
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let code = p.code(PHONE).await;
+    let at_beta = portal::verify_code(&p.isp.state, "portal-beta", PHONE, &code, &meta(1)).await;
+    assert!(
+        matches!(at_beta, Err(AppError::Invalid { .. })),
+        "{at_beta:?}"
+    );
+    let token = p.verify(PHONE, &code).await.unwrap();
+    // The session opens Alpha's portal and not Beta's.
+    let mine = portal::subscriber(&p.isp.state, &p.slug, Some(&token)).await;
+    assert!(mine.is_ok());
+    let theirs = portal::subscriber(&p.isp.state, "portal-beta", Some(&token)).await;
+    assert!(
+        matches!(theirs, Err(AppError::Unauthenticated)),
+        "{theirs:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_subscriber_sees_only_their_own_account_over_http() {
+    let p = portal("portal-http").await;
+    let (mine, account) = p.isp.customer("Njeri", "0712000401").await;
+    let (_, other_account) = p.isp.customer("Mutua", "0712000402").await;
+    let code = p.code(PHONE).await;
+    let token = p.verify(PHONE, &code).await.unwrap();
+
+    let mut client = Client::new(p.isp.state.clone());
+    let overview = |client: &mut Client, slug: &str, cookie: Option<String>| {
+        let request = Request::post("/api/portal/overview")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "application/json");
+        let request = match cookie {
+            Some(c) => request.header("cookie", c),
+            None => request,
+        };
+        let request = request.body(Body::from(format!("slug={slug}"))).unwrap();
+        let mut client = client.clone();
+        async move { client.send(request).await }
+    };
+    let cookie = format!("{}={token}", session::COOKIE);
+    let reply = overview(&mut client, &p.slug, Some(cookie.clone())).await;
+    assert!(reply.status.is_success(), "{}", reply.body);
+    let home = reply.json();
+    assert_eq!(home["pay"]["account_number"], account);
+    assert_eq!(home["pay"]["customer_name"], "Njeri");
+    assert_eq!(home["services"].as_array().unwrap().len(), 1);
+    let invoices = home["invoices"].as_array().unwrap();
+    assert_eq!(invoices.len(), 1, "their first month's invoice only");
+    let their_invoices = p
+        .isp
+        .scalar(&format!(
+            "select count(*) from invoices where customer_id = '{mine}'"
+        ))
+        .await;
+    assert_eq!(their_invoices, 1);
+    assert!(
+        !reply.body.contains(&other_account),
+        "nothing of the other customer"
+    );
+    // The staff cookie name does not work, no cookie does not, a forged token does not.
+    for cookie in [
+        Some(format!("jasiyo_session={token}")),
+        None,
+        Some(format!("{}={}", session::COOKIE, "ab".repeat(32))),
+    ] {
+        let reply = overview(&mut client, &p.slug, cookie).await;
+        assert_eq!(reply.error(), AppError::Unauthenticated, "{}", reply.body);
+    }
+    // Signing out ends the session.
+    let who = portal::subscriber(&p.isp.state, &p.slug, Some(&token))
+        .await
+        .unwrap();
+    portal::sign_out(&p.isp.state, &who).await.unwrap();
+    let reply = overview(&mut client, &p.slug, Some(cookie)).await;
+    assert_eq!(reply.error(), AppError::Unauthenticated);
+}
+
+#[tokio::test]
+async fn a_password_signs_in_with_the_account_number_and_is_throttled() {
+    let p = portal("portal-password").await;
+    let (_, account) = p.isp.customer("Chebet", "0712000401").await;
+    let code = p.code(PHONE).await;
+    let token = p.verify(PHONE, &code).await.unwrap();
+    let who = portal::subscriber(&p.isp.state, &p.slug, Some(&token))
+        .await
+        .unwrap();
+    let short = portal::set_password(&p.isp.state, &who, "short", &meta(1)).await;
+    assert!(matches!(short, Err(AppError::Invalid { ref field, .. }) if field == "password"));
+    portal::set_password(&p.isp.state, &who, "chebet-pass-1", &meta(1))
+        .await
+        .unwrap();
+
+    let token = portal::sign_in_password(
+        &p.isp.state,
+        &p.slug,
+        &account.to_lowercase(),
+        "chebet-pass-1",
+        &meta(2),
+    )
+    .await
+    .unwrap();
+    let who = portal::subscriber(&p.isp.state, &p.slug, Some(&token))
+        .await
+        .unwrap();
+    assert_eq!(who.phone, None);
+    // Five wrong passwords, then even the right one waits.
+    for _ in 0..5 {
+        let err = portal::sign_in_password(&p.isp.state, &p.slug, &account, "wrong-pass", &meta(3))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AppError::Invalid { .. }), "{err:?}");
+    }
+    let locked =
+        portal::sign_in_password(&p.isp.state, &p.slug, &account, "chebet-pass-1", &meta(4)).await;
+    assert!(
+        matches!(locked, Err(AppError::Throttled { .. })),
+        "{locked:?}"
+    );
+    // An unknown account is told the same as a wrong password.
+    let unknown =
+        portal::sign_in_password(&p.isp.state, &p.slug, "NOPE1", "chebet-pass-1", &meta(5))
+            .await
+            .unwrap_err();
+    assert_eq!(
+        reason(unknown),
+        "the account number or password is not right"
+    );
+}
+
+#[tokio::test]
+async fn the_sms_outbox_never_resends_what_may_have_gone() {
+    let p = portal("portal-outbox").await;
+    let (customer, _) = p.isp.customer("Auma", "0712000401").await;
+    let queue = |kind: &'static str| {
+        let state = p.isp.state.clone();
+        let tenant = p.isp.tenant;
+        async move {
+            let mut tx = state.db.tenant(tenant).await.unwrap();
+            let id = sms::enqueue(
+                &mut tx,
+                state.clock.now(),
+                &sms::Sms {
+                    customer: Some(customer),
+                    kind,
+                    recipient: PHONE,
+                    body: "Hello",
+                    urgent: false,
+                },
+            )
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+            id
+        }
+    };
+    let status = |id: Uuid| {
+        let isp = &p.isp;
+        async move {
+            let mut tx = isp.db.db().tenant(isp.tenant).await.unwrap();
+            let row: (String, i32, Option<String>) =
+                sqlx::query_as("select status, attempts, error from sms_outbox where id = $1")
+                    .bind(id)
+                    .fetch_one(tx.conn())
+                    .await
+                    .unwrap();
+            tx.commit().await.unwrap();
+            row
+        }
+    };
+    // The gateway fails after taking the request: unknown, and never sent again.
+    let unknown = queue("test_unknown").await;
+    p.sms.trouble(Trouble::ServerError);
+    sms::send_due(&p.isp.state).await.unwrap();
+    assert_eq!(status(unknown).await.0, "unknown");
+    p.advance(3600);
+    sms::send_due(&p.isp.state).await.unwrap();
+    assert_eq!(p.sms.requests(), 1, "not tried again");
+    // A bad number: failed for good.
+    let bad = queue("test_bad").await;
+    p.sms.trouble(Trouble::Status(403));
+    sms::send_due(&p.isp.state).await.unwrap();
+    let (state, attempts, error) = status(bad).await;
+    assert_eq!((state.as_str(), attempts), ("failed", 1));
+    assert!(error.unwrap().contains("403"));
+    // No balance: nothing went out, so it goes again later, and then succeeds.
+    let later = queue("test_balance").await;
+    p.sms.trouble(Trouble::Status(405));
+    sms::send_due(&p.isp.state).await.unwrap();
+    assert_eq!(status(later).await.0, "queued");
+    sms::send_due(&p.isp.state).await.unwrap();
+    assert_eq!(status(later).await.1, 1, "not before its back-off");
+    p.advance(60);
+    sms::send_due(&p.isp.state).await.unwrap();
+    assert_eq!(status(later).await.0, "sent");
+    assert_eq!(p.sms.messages().len(), 1);
+    // A sender that died mid-send leaves `sending`: settled as unknown, not resent.
+    let stuck = queue("test_stuck").await;
+    let mut tx = p.isp.db.db().tenant(p.isp.tenant).await.unwrap();
+    sqlx::query("update sms_outbox set status = 'sending' where id = $1")
+        .bind(stuck)
+        .execute(tx.conn())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    p.advance(6 * 60);
+    sms::send_due(&p.isp.state).await.unwrap();
+    assert_eq!(status(stuck).await.0, "unknown");
+    assert_eq!(p.sms.messages().len(), 1);
+}
