@@ -242,11 +242,14 @@ impl Db {
             .collect())
     }
 
-    /// Text messages due to be sent, across ISPs, urgent first (the sender's view through the
-    /// `sms_outbox_sender` policy, `app.worker = 'sms'`).
-    pub async fn sms_due(
+    /// Text messages in `status` whose `next_attempt_at` is at or before `until`, across ISPs,
+    /// urgent first: `queued` ones due to be sent, or `sending` ones handed over before then and
+    /// never settled (the sender's view through the `sms_outbox_sender` policy,
+    /// `app.worker = 'sms'`).
+    pub async fn sms_rows(
         &self,
-        now: chrono::DateTime<chrono::Utc>,
+        status: &str,
+        until: chrono::DateTime<chrono::Utc>,
         limit: i64,
     ) -> Result<Vec<(TenantId, Uuid)>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
@@ -255,34 +258,12 @@ impl Db {
             .await?;
         let rows = sqlx::query!(
             r#"select tenant_id, id from sms_outbox
-                where status = 'queued' and next_attempt_at <= $1
+                where status = $1 and next_attempt_at <= $2
                 order by urgent desc, next_attempt_at
-                limit $2"#,
-            now,
+                limit $3"#,
+            status,
+            until,
             limit
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| (TenantId(r.tenant_id), r.id))
-            .collect())
-    }
-
-    /// Text messages handed to the gateway before `before` and never settled.
-    pub async fn sms_stale(
-        &self,
-        before: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<(TenantId, Uuid)>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("select set_config('app.worker', 'sms', true)")
-            .execute(&mut *tx)
-            .await?;
-        let rows = sqlx::query!(
-            r#"select tenant_id, id from sms_outbox
-                where status = 'sending' and next_attempt_at < $1 limit 500"#,
-            before
         )
         .fetch_all(&mut *tx)
         .await?;

@@ -78,6 +78,10 @@ test('a subscriber signs in with an SMS code, pays and sees the expiry move', as
     if (frame === page.mainFrame()) reloads += 1;
   });
   await page.getByTestId('pay-now').click();
+  // While the prompt is on the phone, the page counts down its 90 seconds.
+  const countdown = page.getByTestId('pay-countdown');
+  await countdown.waitFor();
+  assert.match(await countdown.textContent(), /\d+ s left to enter your M-Pesa PIN/);
   const newExpiry = page.getByTestId('pay-new-expiry');
   await newExpiry.waitFor({ timeout: 30_000 });
   assert.equal(await page.getByTestId('pay-status').getAttribute('data-status'), 'paid');
@@ -87,6 +91,25 @@ test('a subscriber signs in with an SMS code, pays and sees the expiry move', as
   // The page fits a phone: nothing wider than the screen.
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 390, `no sideways scrolling (${width}px)`);
+
+  // Another plan: the preview says what the change costs now, computed in the browser.
+  const service = page.getByTestId('portal-service').first();
+  await service.getByTestId('portal-change-plan').click();
+  const select = service.getByTestId('portal-plan-select');
+  const options = await select.locator('option').allTextContents();
+  const target = options.find((o) => o.startsWith('Home 20'));
+  assert.ok(target, `Home 20 is offered: ${options}`);
+  await select.selectOption({ label: target });
+  await service.getByTestId('portal-plan-preview').waitFor();
+  assert.match(await service.getByTestId('portal-plan-preview').textContent(), /Then KES [\d,]+ for/);
+  await service.getByTestId('portal-plan-confirm').click();
+  await page.getByTestId('portal-plan-changed').waitFor({ timeout: 15_000 });
+  assert.match(await page.getByTestId('portal-service').first().textContent(), /Home 20/);
+  // Invoices download as the same PDFs staff get.
+  const pdf = await page.getByTestId('portal-invoice-pdf').first().getAttribute('href');
+  const response = await page.request.get(`${server.url}${pdf}`);
+  assert.equal(response.status(), 200);
+  assert.equal(response.headers()['content-type'], 'application/pdf');
 
   await page.getByTestId('portal-sign-out').click();
   await page.getByTestId('portal-signed-out').waitFor();

@@ -23,6 +23,26 @@ async fn json(State(sink): State<SmtpSink>) -> Json<Vec<ReceivedMail>> {
     Json(sink.messages())
 }
 
+/// A demo page around `items`: no script, its own strict CSP.
+fn demo_page(title: &str, intro: &str, items: &str) -> axum::response::Response {
+    let csp = [(
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; frame-ancestors 'none'",
+    )];
+    (
+        csp,
+        Html(format!(
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title} · Jasiyo</title><link rel=\"stylesheet\" href=\"/pkg/jasiyo.css\"></head>\
+         <body><main class=\"standalone\"><h1>{title}</h1>\
+         <p class=\"muted\">{intro}</p>\
+         <div class=\"card-grid\">{items}</div></main></body></html>"
+        )),
+    )
+        .into_response()
+}
+
 async fn page(State(sink): State<SmtpSink>) -> impl IntoResponse {
     let mut messages = sink.messages();
     messages.reverse();
@@ -42,20 +62,10 @@ async fn page(State(sink): State<SmtpSink>) -> impl IntoResponse {
             })
             .collect()
     };
-    let csp = [(
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'self'; frame-ancestors 'none'",
-    )];
-    (
-        csp,
-        Html(format!(
-            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Demo mailbox · Jasiyo</title><link rel=\"stylesheet\" href=\"/pkg/jasiyo.css\"></head>\
-         <body><main class=\"standalone\"><h1>Demo mailbox</h1>\
-         <p class=\"muted\">Mail sent by this demo server. Nothing here left the machine.</p>\
-         <div class=\"card-grid\">{items}</div></main></body></html>"
-        )),
+    demo_page(
+        "Demo mailbox",
+        "Mail sent by this demo server. Nothing here left the machine.",
+        &items,
     )
 }
 
@@ -115,20 +125,10 @@ async fn sms_page(State(sim): State<crate::simulators::sms::SmsSim>) -> impl Int
             })
             .collect()
     };
-    let csp = [(
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'self'; frame-ancestors 'none'",
-    )];
-    (
-        csp,
-        Html(format!(
-            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Demo phone · Jasiyo</title><link rel=\"stylesheet\" href=\"/pkg/jasiyo.css\"></head>\
-         <body><main class=\"standalone\"><h1>Demo phone</h1>\
-         <p class=\"muted\">Text messages sent by this demo server. Nothing here left the machine.</p>\
-         <div class=\"card-grid\">{items}</div></main></body></html>"
-        )),
+    demo_page(
+        "Demo phone",
+        "Text messages sent by this demo server. Nothing here left the machine.",
+        &items,
     )
 }
 

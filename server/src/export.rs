@@ -1,5 +1,6 @@
 //! Downloads: `GET /app/customers/export.csv` and `GET /app/payments/export.csv` (the lists,
-//! filtered as the page's address says, as CSV), invoice PDFs and statements. Plain routes
+//! filtered as the page's address says, as CSV), invoice PDFs (staff's, and a subscriber's own
+//! from the portal) and statements. Plain routes
 //! rather than server functions so the browser saves them as files.
 
 use app::{
@@ -21,6 +22,7 @@ pub fn routes<S>(state: AppState) -> Router<S> {
         .route("/app/payments/export.csv", get(payments_csv))
         .route("/app/invoices/{id}/pdf", get(invoice_pdf))
         .route("/app/customers/{id}/statement.pdf", get(statement_pdf))
+        .route("/portal/{slug}/invoices/{id}/pdf", get(portal_invoice_pdf))
         .with_state(state)
 }
 
@@ -61,6 +63,25 @@ async fn invoice_pdf(
     let result = async {
         let staff = staff(&state, &headers).await?;
         app::billing::documents::invoice_pdf(&state, &staff, id).await
+    }
+    .await;
+    pdf_response(result)
+}
+
+/// `GET /portal/{slug}/invoices/{id}/pdf`: a subscriber's own invoice, by their portal session.
+async fn portal_invoice_pdf(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((slug, id)): Path<(String, Uuid)>,
+) -> Response {
+    let result = async {
+        let token = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|h| app::portal::session::token_from_cookie_header(h).map(str::to_owned));
+        let who = app::portal::service::subscriber(&state, &slug, token.as_deref()).await?;
+        app::billing::documents::customer_invoice_pdf(&state, who.tenant, who.customer_id, id).await
     }
     .await;
     pdf_response(result)

@@ -426,3 +426,118 @@ async fn the_sms_outbox_never_resends_what_may_have_gone() {
     assert_eq!(status(stuck).await.0, "unknown");
     assert_eq!(p.sms.messages().len(), 1);
 }
+
+async fn add_plan(isp: &Isp, name: &str, kind: &str, price: &str) -> Uuid {
+    let mut tx = isp.db.db().tenant(isp.tenant).await.unwrap();
+    let form = app::plans::model::PlanForm {
+        name: name.into(),
+        kind: kind.into(),
+        price: price.into(),
+        validity_count: "1".into(),
+        validity_unit: "months".into(),
+        download_mbps: "20".into(),
+        upload_mbps: "10".into(),
+        ..app::plans::model::PlanForm::default()
+    };
+    app::plans::service::insert_if_missing(&mut tx, &form, isp.state.clock.now())
+        .await
+        .unwrap();
+    let id = sqlx::query_scalar("select id from plans where name = $1")
+        .bind(name)
+        .fetch_one(tx.conn())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+#[tokio::test]
+async fn a_subscriber_changes_plan_and_downloads_only_their_own_invoices() {
+    let p = portal("portal-plan").await;
+    // (The fixture's customers take the first plan it finds: the others come after them.)
+    p.isp.customer("Kiprono", "0712000401").await;
+    p.isp.customer("Moraa", "0712000402").await;
+    let bigger = add_plan(&p.isp, "Home 20", "pppoe", "3,500").await;
+    let hotspot = add_plan(&p.isp, "Hotspot month", "hotspot", "1,000").await;
+    let code = p.code(PHONE).await;
+    let token = p.verify(PHONE, &code).await.unwrap();
+    let who = portal::subscriber(&p.isp.state, &p.slug, Some(&token))
+        .await
+        .unwrap();
+    let home = portal::home(&p.isp.state, &p.slug, &who).await.unwrap();
+    let service = &home.services[0];
+    let names: Vec<_> = service.choices.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["Home 20"], "same kind, not the current plan");
+    // The preview the page shows is what gets billed.
+    let preview =
+        app::portal::model::plan_change_preview(service, &service.choices[0], home.vat, home.now);
+    assert!(preview.contains("to pay now"), "{preview}");
+
+    // Not another kind, not the same plan, not someone else's service.
+    let err = portal::change_plan(&p.isp.state, &who, service.id, hotspot, &meta(1)).await;
+    assert!(matches!(err, Err(AppError::Invalid { .. })), "{err:?}");
+    let err = portal::change_plan(&p.isp.state, &who, service.id, service.plan_id, &meta(1)).await;
+    assert!(matches!(err, Err(AppError::Invalid { .. })), "{err:?}");
+    let theirs: Uuid = {
+        let mut tx = p.isp.db.db().tenant(p.isp.tenant).await.unwrap();
+        sqlx::query_scalar(
+            "select s.id from services s join customers c on c.tenant_id = s.tenant_id and c.id = s.customer_id
+              where c.name = 'Moraa'",
+        )
+        .fetch_one(tx.conn())
+        .await
+        .unwrap()
+    };
+    let err = portal::change_plan(&p.isp.state, &who, theirs, bigger, &meta(1)).await;
+    assert!(matches!(err, Err(AppError::NotFound { .. })), "{err:?}");
+
+    let owed_before = home.pay.owed_minor;
+    portal::change_plan(&p.isp.state, &who, service.id, bigger, &meta(1))
+        .await
+        .unwrap();
+    let home = portal::home(&p.isp.state, &p.slug, &who).await.unwrap();
+    assert_eq!(home.services[0].plan, "Home 20");
+    assert!(home.pay.owed_minor > owed_before, "the difference is due");
+    assert_eq!(home.invoices.len(), 2, "the period and the plan change");
+
+    // Invoice PDFs: their own, by the portal session; not the other customer's.
+    let client = Client::new(p.isp.state.clone());
+    let cookie = format!("{}={token}", session::COOKIE);
+    let get = |uri: String, cookie: Option<String>| {
+        let mut client = client.clone();
+        async move {
+            let request = Request::get(uri);
+            let request = match cookie {
+                Some(c) => request.header("cookie", c),
+                None => request,
+            };
+            client.send(request.body(Body::empty()).unwrap()).await
+        }
+    };
+    let mine = home.invoices[0].id;
+    let reply = get(
+        format!("/portal/{}/invoices/{mine}/pdf", p.slug),
+        Some(cookie.clone()),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.body.starts_with("%PDF"), "a PDF");
+    let other: Uuid = {
+        let mut tx = p.isp.db.db().tenant(p.isp.tenant).await.unwrap();
+        sqlx::query_scalar(
+            "select i.id from invoices i join customers c on c.tenant_id = i.tenant_id and c.id = i.customer_id
+              where c.name = 'Moraa' limit 1",
+        )
+        .fetch_one(tx.conn())
+        .await
+        .unwrap()
+    };
+    let reply = get(
+        format!("/portal/{}/invoices/{other}/pdf", p.slug),
+        Some(cookie),
+    )
+    .await;
+    assert_eq!(reply.status, 404);
+    let reply = get(format!("/portal/{}/invoices/{mine}/pdf", p.slug), None).await;
+    assert_eq!(reply.status, 401);
+}

@@ -1,5 +1,5 @@
 //! The invoice and statement PDFs: billing data laid out as [`pdf::Document`]s. The operator
-//! side and (later) the subscriber portal download the same files.
+//! side and the subscriber portal download the same files.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
@@ -82,9 +82,37 @@ pub async fn invoice_pdf(
 ) -> Result<(String, Vec<u8>), AppError> {
     staff.require(Permission::ViewTransactions)?;
     let mut tx = state.db.tenant(staff.tenant).await?;
-    let d = detail_in(&mut tx, id).await?;
-    let p = parties(&mut tx, d.row.customer_id).await?;
+    let file = invoice_document(&mut tx, id, None).await?;
     tx.commit().await?;
+    Ok(file)
+}
+
+/// A subscriber's own invoice, for the portal: the same file staff download, and "not found"
+/// for any invoice that is not theirs.
+pub async fn customer_invoice_pdf(
+    state: &AppState,
+    tenant: crate::db::TenantId,
+    customer: Uuid,
+    id: Uuid,
+) -> Result<(String, Vec<u8>), AppError> {
+    let mut tx = state.db.tenant(tenant).await?;
+    let file = invoice_document(&mut tx, id, Some(customer)).await?;
+    tx.commit().await?;
+    Ok(file)
+}
+
+async fn invoice_document(
+    tx: &mut TenantTx,
+    id: Uuid,
+    only_for: Option<Uuid>,
+) -> Result<(String, Vec<u8>), AppError> {
+    let d = detail_in(tx, id).await?;
+    if only_for.is_some_and(|customer| customer != d.row.customer_id) {
+        return Err(AppError::NotFound {
+            what: "That invoice".into(),
+        });
+    }
+    let p = parties(tx, d.row.customer_id).await?;
     let number = invoice_number(d.row.number);
     let show_vat = p.vat_enabled || d.vat_minor > 0;
     let mut headers = vec!["Description", "Period", "Qty", "Unit price"];

@@ -127,7 +127,7 @@ pub async fn send_due(state: &AppState) -> Result<usize, AppError> {
     };
     let now = state.clock.now();
     settle_stale(state, now).await?;
-    let due = state.db.sms_due(now, 200).await?;
+    let due = state.db.sms_rows("queued", now, 200).await?;
     let client = crate::payments::daraja::http()?;
     let gateway = Arc::new(gateway);
     let mut tried = 0;
@@ -227,7 +227,11 @@ async fn send_one(
 
 /// Messages a stopped sender left `sending` become `unknown`: whether they went is not known.
 async fn settle_stale(state: &AppState, now: DateTime<Utc>) -> Result<(), AppError> {
-    for (tenant, id) in state.db.sms_stale(now - SETTLE_WITHIN).await? {
+    for (tenant, id) in state
+        .db
+        .sms_rows("sending", now - SETTLE_WITHIN, 500)
+        .await?
+    {
         let mut tx = state.db.tenant(tenant).await?;
         sqlx::query!(
             "update sms_outbox set status = 'unknown',

@@ -18,6 +18,9 @@ use crate::{
     },
 };
 
+/// How long an M-Pesa prompt waits on the phone for the PIN.
+const PROMPT_SECONDS: u32 = 90;
+
 /// How often the page asks where a payment stands.
 const POLL_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -251,12 +254,44 @@ pub fn RequestStatusBox(
     current: RwSignal<Option<PaymentRequestView>>,
     offset: i32,
 ) -> impl IntoView {
+    // Seconds since the prompt being followed went out, counted in the browser (from when the
+    // page learnt of it, so a phone's wrong clock does not matter).
+    let open = Memo::new(move |_| {
+        current.with(|c| c.as_ref().filter(|c| c.status.is_open()).map(|c| c.id))
+    });
+    let waited = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        open.track();
+        waited.set(0);
+    });
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(
+            move || {
+                if open.get_untracked().is_some() {
+                    waited.update(|w| *w += 1);
+                }
+            },
+            std::time::Duration::from_secs(1),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    let countdown = move || {
+        let left = PROMPT_SECONDS.saturating_sub(waited.get());
+        if left > 0 {
+            format!("{left} s left to enter your M-Pesa PIN.")
+        } else {
+            "Still waiting for M-Pesa…".to_string()
+        }
+    };
     move || {
         current.get().map(|c| {
             let expiry = c.expires_at.map(|at| local_time(at, offset));
+            let is_open = c.status.is_open();
             view! {
                 <div class=status_class(c.status) role="status" aria-live="polite" data-testid="pay-status" data-status=c.status.as_str()>
                     <p>{c.message.clone()}</p>
+                    {is_open.then(|| view! { <p class="small" data-testid="pay-countdown">{countdown}</p> })}
                     {c.receipt.clone().map(|r| view! { <p>"M-Pesa receipt " <code>{r}</code></p> })}
                     {expiry.map(|e| view! { <p>"Internet paid until " <strong data-testid="pay-new-expiry">{e}</strong> "."</p> })}
                 </div>

@@ -143,3 +143,20 @@ pub async fn portal_sign_out(slug: String) -> Result<(), AppError> {
     })
     .await
 }
+
+/// Moves a service to another plan; the page then shows what is due for it.
+#[server(prefix = "/api", endpoint = "portal/change-plan")]
+pub async fn portal_change_plan(
+    slug: String,
+    service: uuid::Uuid,
+    plan: uuid::Uuid,
+) -> Result<(), AppError> {
+    crate::error::respond(async move {
+        let (state, who) = ssr::subscriber(&slug).await?;
+        let meta = crate::auth::identity::request_meta();
+        crate::portal::service::change_plan(&state, &who, service, plan, &meta).await?;
+        leptos_axum::redirect(&format!("{}?changed={plan}", ssr::home_path(&slug)));
+        Ok(())
+    })
+    .await
+}

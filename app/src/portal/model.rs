@@ -22,6 +22,61 @@ pub struct PortalService {
     pub status: String,
     pub expires_at: DateTime<Utc>,
     pub speed: String,
+    pub plan_id: Uuid,
+    pub price_minor: i64,
+    /// The period in use as invoiced (start, end, charged): what a plan change prorates.
+    pub invoiced_period: Option<(DateTime<Utc>, DateTime<Utc>, i64)>,
+    /// The ISP's other plans of the same kind, on sale.
+    pub choices: Vec<PortalPlanChoice>,
+}
+
+/// A plan a service may move to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalPlanChoice {
+    pub id: Uuid,
+    pub name: String,
+    pub price_minor: i64,
+    /// "1 month", "7 days".
+    pub validity: String,
+    pub speed: String,
+}
+
+/// What changing to `choice` bills now, in words: the same proration and VAT the server posts.
+pub fn plan_change_preview(
+    service: &PortalService,
+    choice: &PortalPlanChoice,
+    vat: crate::billing::model::VatMode,
+    now: DateTime<Utc>,
+) -> String {
+    use crate::{
+        billing::model::{line_amounts, prorate},
+        money::format_kes,
+    };
+    let now_part = match service.invoiced_period {
+        Some((start, end, charged)) => {
+            let share = prorate(charged, choice.price_minor, start, end, now);
+            let charge = line_amounts(share.charge, 1, vat).total;
+            let net = charge - share.credit;
+            let due = if net > 0 {
+                format!("{} to pay now", format_kes(net))
+            } else if net < 0 {
+                format!("{} back as credit", format_kes(-net))
+            } else {
+                "nothing to pay now".to_string()
+            };
+            format!(
+                "For the rest of this period: {} credit for your current plan, {} for the new one ({due}). ",
+                format_kes(share.credit),
+                format_kes(charge)
+            )
+        }
+        None => String::new(),
+    };
+    format!(
+        "{now_part}Then {} for {}.",
+        format_kes(choice.price_minor),
+        choice.validity
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +104,7 @@ pub struct PortalHome {
     pub has_password: bool,
     /// The server's now, so the countdowns read the same rendered and hydrated.
     pub now: DateTime<Utc>,
+    pub vat: crate::billing::model::VatMode,
 }
 
 /// The portal's page: the home when signed in, the sign-in page otherwise.

@@ -13,10 +13,12 @@ use crate::{
     payments::pay_page::PayCard,
     portal::{
         api::{
-            PortalRequestCode, PortalSetPassword, PortalSignIn, PortalSignOut, PortalVerifyCode,
-            portal_page,
+            PortalChangePlan, PortalRequestCode, PortalSetPassword, PortalSignIn, PortalSignOut,
+            PortalVerifyCode, portal_page,
         },
-        model::{PortalHome, PortalStart, PortalView, countdown},
+        model::{
+            PortalHome, PortalService, PortalStart, PortalView, countdown, plan_change_preview,
+        },
     },
 };
 
@@ -31,9 +33,10 @@ pub fn PortalPage() -> impl IntoView {
             params.read().get("slug").unwrap_or_default(),
             q.get("phone"),
             q.get("signed_out"),
+            q.get("changed"),
         )
     };
-    let page = Resource::new(source, |(slug, _, _)| portal_page(slug));
+    let page = Resource::new(source, |(slug, _, _, _)| portal_page(slug));
     let (hydrated, set_hydrated) = signal(false);
     Effect::new(move |_| set_hydrated.set(true));
     view! {
@@ -69,6 +72,7 @@ fn problem(result: Option<Result<(), AppError>>) -> Option<String> {
         Err(AppError::Invalid { field, reason }) => Some(match field.as_str() {
             "phone" => format!("Phone number {reason}."),
             "code" => format!("The code {reason}."),
+            "plan" => format!("That plan {reason}."),
             "password" => {
                 let mut text = reason;
                 if let Some(first) = text.get(..1) {
@@ -174,6 +178,8 @@ fn Home(home: PortalHome) -> impl IntoView {
     let now = home.now;
     let slug = home.slug.clone();
     let slug_out = slug.clone();
+    let slug_pdf = slug.clone();
+    let query = use_query_map();
     let pay = home.pay.clone();
     let invoices = home.invoices.clone();
     view! {
@@ -187,6 +193,9 @@ fn Home(home: PortalHome) -> impl IntoView {
         <section class="card portal-card" aria-labelledby="portal-hello">
             <h1 id="portal-hello" data-testid="portal-customer">{pay.customer_name.clone()}</h1>
             <p class="muted">"Account " <code data-testid="portal-account-number">{pay.account_number.clone()}</code></p>
+            {move || query.read().get("changed").map(|_| view! {
+                <p class="alert alert-success" role="status" data-testid="portal-plan-changed">"Your plan was changed. Anything due for it is under Pay below."</p>
+            })}
             {if home.services.is_empty() {
                 view! { <p class="muted">"No internet service on this account yet."</p> }.into_any()
             } else {
@@ -209,6 +218,7 @@ fn Home(home: PortalHome) -> impl IntoView {
                                     </dd>
                                 </div>
                             </dl>
+                            {(!s.choices.is_empty()).then(|| view! { <ChangePlan slug=slug.clone() service=s.clone() vat=home.vat now /> })}
                         </article>
                     }
                 }).collect_view().into_any()
@@ -227,7 +237,11 @@ fn Home(home: PortalHome) -> impl IntoView {
                             <tbody>
                                 {invoices.into_iter().map(|i| view! {
                                     <tr data-testid="portal-invoice">
-                                        <td><code>{i.number.clone()}</code></td>
+                                        <td>
+                                            <a href=format!("/portal/{}/invoices/{}/pdf", slug_pdf, i.id) download data-testid="portal-invoice-pdf">
+                                                <code>{i.number.clone()}</code>
+                                            </a>
+                                        </td>
                                         <td class="nowrap">{local_time(i.issued_at, offset)}</td>
                                         <td class="num">{format_kes(i.total_minor)}</td>
                                         <td>
@@ -261,5 +275,52 @@ fn Home(home: PortalHome) -> impl IntoView {
                 </ActionForm>
             </details>
         </section>
+    }
+}
+
+/// "Change plan" on a service: the plans it may move to, with what the change bills now,
+/// worked out in the browser by the same code the server bills with.
+#[component]
+fn ChangePlan(
+    slug: String,
+    service: PortalService,
+    vat: crate::billing::model::VatMode,
+    now: chrono::DateTime<chrono::Utc>,
+) -> impl IntoView {
+    let change = ServerAction::<PortalChangePlan>::new();
+    let (chosen, set_chosen) = signal(String::new());
+    let choices = service.choices.clone();
+    let id = service.id;
+    let preview = move || {
+        let chosen = chosen.get();
+        service
+            .choices
+            .iter()
+            .find(|c| c.id.to_string() == chosen)
+            .map(|c| plan_change_preview(&service, c, vat, now))
+    };
+    view! {
+        <details class="portal-change-plan">
+            <summary data-testid="portal-change-plan">"Change plan"</summary>
+            <ActionForm action=change>
+                <div class="form">
+                    <input type="hidden" name="slug" value=slug />
+                    <input type="hidden" name="service" value=id.to_string() />
+                    <div class="field">
+                        <label for=format!("plan-{id}")>"New plan"</label>
+                        <select id=format!("plan-{id}") name="plan" required data-testid="portal-plan-select"
+                            on:change=move |ev| set_chosen.set(event_target_value(&ev))>
+                            <option value="">"Choose a plan"</option>
+                            {choices.into_iter().map(|c| view! {
+                                <option value=c.id.to_string()>{format!("{} · {} for {} · {}", c.name, format_kes(c.price_minor), c.validity, c.speed)}</option>
+                            }).collect_view()}
+                        </select>
+                    </div>
+                    {move || preview().map(|text| view! { <p class="muted small" role="status" data-testid="portal-plan-preview">{text}</p> })}
+                    {move || problem(change.value().get()).map(|e| view! { <p class="alert alert-danger" role="alert">{e}</p> })}
+                    <button type="submit" class="button button-secondary" data-testid="portal-plan-confirm" disabled=move || change.pending().get()>"Change plan"</button>
+                </div>
+            </ActionForm>
+        </details>
     }
 }

@@ -23,7 +23,7 @@ use crate::{
     payments::links,
     phone::normalise_phone,
     portal::{
-        model::{PortalHome, PortalInvoice, PortalService, PortalStart},
+        model::{PortalHome, PortalInvoice, PortalPlanChoice, PortalService, PortalStart},
         session::{self, Subscriber},
     },
     state::AppState,
@@ -421,19 +421,57 @@ fn mbps(kbps: i32) -> String {
 pub async fn home(state: &AppState, slug: &str, who: &Subscriber) -> Result<PortalHome, AppError> {
     let mut tx = state.db.tenant(who.tenant).await?;
     let pay_code = links::link_code(&mut tx, state, who.customer_id).await?;
+    let now = state.clock.now();
+    let on_sale = sqlx::query!(
+        r#"select id, name, kind, price_minor, validity_unit, validity_count, download_kbps,
+                  upload_kbps
+             from plans where tenant_id = $1 and archived_at is null
+            order by price_minor, name"#,
+        who.tenant.0
+    )
+    .fetch_all(tx.conn())
+    .await?;
     let services = sqlx::query!(
         r#"select s.id, s.username, s.status, s.expires_at, p.name as plan, p.kind,
-                  p.download_kbps, p.upload_kbps
+                  p.download_kbps, p.upload_kbps, s.plan_id, p.price_minor,
+                  cur.period_start as "period_start?", cur.period_end as "period_end?",
+                  cur.total_minor as "period_charged?"
              from services s join plans p on p.tenant_id = s.tenant_id and p.id = s.plan_id
+             left join lateral (
+                 select i.period_start, i.period_end, i.total_minor from invoices i
+                  where i.tenant_id = s.tenant_id and i.service_id = s.id and i.purpose = 'period'
+                    and i.period_start <= $3 and i.period_end > $3
+                    and i.status not in ('cancelled', 'waived')
+                  order by i.period_start desc limit 1) cur on true
             where s.tenant_id = $1 and s.customer_id = $2
             order by s.created_at"#,
         who.tenant.0,
-        who.customer_id
+        who.customer_id,
+        now
     )
     .fetch_all(tx.conn())
     .await?
     .into_iter()
     .map(|s| PortalService {
+        choices: on_sale
+            .iter()
+            .filter(|p| p.kind == s.kind && p.id != s.plan_id)
+            .map(|p| PortalPlanChoice {
+                id: p.id,
+                name: p.name.clone(),
+                price_minor: p.price_minor,
+                validity: crate::plans::model::ValidityUnit::parse(&p.validity_unit)
+                    .map(|unit| crate::plans::model::validity_label(p.validity_count, unit))
+                    .unwrap_or_default(),
+                speed: format!("{} down, {} up", mbps(p.download_kbps), mbps(p.upload_kbps)),
+            })
+            .collect(),
+        plan_id: s.plan_id,
+        price_minor: s.price_minor,
+        invoiced_period: match (s.period_start, s.period_end, s.period_charged) {
+            (Some(start), Some(end), Some(charged)) => Some((start, end, charged)),
+            _ => None,
+        },
         id: s.id,
         plan: s.plan,
         kind: s.kind,
@@ -471,6 +509,7 @@ pub async fn home(state: &AppState, slug: &str, who: &Subscriber) -> Result<Port
     )
     .fetch_one(tx.conn())
     .await?;
+    let vat = crate::billing::invoices::terms(&mut tx).await?.vat;
     tx.commit().await?;
     let pay = links::page(state, &pay_code).await?;
     Ok(PortalHome {
@@ -480,6 +519,72 @@ pub async fn home(state: &AppState, slug: &str, who: &Subscriber) -> Result<Port
         services,
         invoices,
         has_password,
-        now: state.clock.now(),
+        now,
+        vat,
     })
+}
+
+/// Moves one of the subscriber's services to another plan of the same kind on sale. What the
+/// rest of the period costs is billed at once, as when staff change it (a credit note for the
+/// unused part, an invoice for the new plan's), so the portal's Pay then asks for what is due.
+pub async fn change_plan(
+    state: &AppState,
+    who: &Subscriber,
+    service: Uuid,
+    plan: Uuid,
+    meta: &RequestMeta,
+) -> Result<(), AppError> {
+    let now = state.clock.now();
+    let mut tx = state.db.tenant(who.tenant).await?;
+    let current = sqlx::query!(
+        r#"select s.plan_id, p.kind, p.name from services s
+             join plans p on p.tenant_id = s.tenant_id and p.id = s.plan_id
+            where s.tenant_id = $1 and s.id = $2 and s.customer_id = $3
+            for update of s"#,
+        who.tenant.0,
+        service,
+        who.customer_id
+    )
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or_else(|| AppError::NotFound {
+        what: "That service".into(),
+    })?;
+    let terms = crate::customers::service::plan_terms(&mut tx, plan).await?;
+    if terms.id == current.plan_id {
+        return Err(AppError::invalid("plan", "is the plan you are on"));
+    }
+    if terms.archived || terms.kind.as_str() != current.kind {
+        return Err(AppError::invalid(
+            "plan",
+            "is not one you can move this service to",
+        ));
+    }
+    sqlx::query!(
+        "update services set plan_id = $3, updated_at = $4 where tenant_id = $1 and id = $2",
+        who.tenant.0,
+        service,
+        terms.id,
+        now
+    )
+    .execute(tx.conn())
+    .await?;
+    crate::billing::actions::bill_plan_change(&mut tx, now, None, who.customer_id, service, &terms)
+        .await?;
+    record(
+        &mut tx,
+        Entry {
+            at: now,
+            actor_user_id: None,
+            actor_label: "subscriber",
+            action: "service.plan_changed",
+            entity: Some(("service", service.to_string())),
+            before: Some(serde_json::json!({ "plan": current.name })),
+            after: Some(serde_json::json!({ "plan": terms.name, "by": "portal" })),
+            meta,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -141,12 +141,7 @@ pub fn clear_cookie() -> String {
 
 /// The portal token in a `Cookie` header, if well formed.
 pub fn token_from_cookie_header(header: &str) -> Option<&str> {
-    header
-        .split(';')
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value)
-        .filter(|value| value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()))
+    crate::auth::session::token_cookie(header, COOKIE)
 }
 
 #[cfg(test)]
