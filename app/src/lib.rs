@@ -29,6 +29,7 @@ pub mod plans;
 pub mod portal;
 pub mod settings;
 pub mod staff;
+pub mod tickets;
 pub mod vouchers;
 pub mod workspace;
 
@@ -116,6 +117,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("routers") view=network::pages::RoutersPage />
                     <Route path=path!("routers/:id") view=network::pages::RouterPage />
                     <Route path=path!("vouchers") view=vouchers::pages::VouchersPage />
+                    <Route path=path!("tickets") view=tickets::pages::TicketsPage />
+                    <Route path=path!("tickets/:id") view=tickets::pages::TicketPage />
                     <Route path=path!("messages") view=|| view! { <AreaPage area=Area::Messages /> } />
                     <Route path=path!("reports") view=billing::pages::ReportsPage />
                     <Route path=path!("settings") view=settings::GeneralSettingsPage />

@@ -3,7 +3,7 @@
 // expiry move without a reload, then signs out.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchBrowser, openPage, startServer } from '../harness.mjs';
+import { launchBrowser, openPage, signIn, startServer } from '../harness.mjs';
 
 let server;
 let browser;
@@ -110,6 +110,31 @@ test('a subscriber signs in with an SMS code, pays and sees the expiry move', as
   const response = await page.request.get(`${server.url}${pdf}`);
   assert.equal(response.status(), 200);
   assert.equal(response.headers()['content-type'], 'application/pdf');
+
+  // A ticket: the subscriber reports a problem, staff answer it, the portal shows the answer.
+  await page.getByTestId('portal-new-ticket').click();
+  await page.getByTestId('portal-ticket-category').selectOption('slow');
+  await page.getByTestId('portal-ticket-subject').fill('Slow in the evening');
+  await page.getByTestId('portal-ticket-message').fill('Pages take a minute to load after 8 pm.');
+  await page.getByTestId('portal-ticket-send').click();
+  const ticket = page.getByTestId('portal-ticket').first();
+  await ticket.waitFor({ timeout: 15_000 });
+  assert.match(await ticket.getByTestId('portal-ticket-status').textContent(), /Waiting for your provider/);
+
+  const staff = await openPage(browser);
+  await signIn(staff.page, server.url);
+  await staff.page.goto(`${server.url}/app/tickets`);
+  await staff.page.getByTestId('ticket-link').filter({ hasText: 'Slow in the evening' }).click();
+  await staff.page.getByTestId('ticket-reply').fill('We are upgrading the Kasarani link tonight.');
+  await staff.page.getByTestId('ticket-send').click();
+  await staff.page.locator('[data-testid="ticket-status"]', { hasText: 'Answered' }).waitFor({ timeout: 15_000 });
+  assert.deepEqual(staff.errors, []);
+  await staff.context.close();
+  await page.reload();
+  await hydrated(page);
+  const answered = page.getByTestId('portal-ticket').first();
+  assert.match(await answered.getByTestId('portal-ticket-status').textContent(), /Answered/);
+  assert.match(await answered.textContent(), /upgrading the Kasarani link/);
 
   await page.getByTestId('portal-sign-out').click();
   await page.getByTestId('portal-signed-out').waitFor();

@@ -221,6 +221,14 @@ const CROSS_TENANT: &[(&str, &[(&str, &str)])] = &[
     ("/api/routers/retry-failed", &[("id", "{router}")]),
     ("/api/routers/resync", &[("id", "{router}")]),
     ("/api/vouchers/sheet", &[("batch", "{batch}")]),
+    ("/api/tickets/get", &[("id", "{ticket}")]),
+    ("/api/tickets/customer", &[("customer", "{customer}")]),
+    (
+        "/api/tickets/reply",
+        &[("id", "{ticket}"), ("message", "hijacked")],
+    ),
+    ("/api/tickets/assign", &[("id", "{ticket}"), ("to", "")]),
+    ("/api/tickets/close", &[("id", "{ticket}")]),
 ];
 
 /// Real ids to put in the forms above.
@@ -231,6 +239,7 @@ struct Ids {
     service: String,
     router: String,
     batch: String,
+    ticket: String,
 }
 
 /// The form with `{user}`, `{plan}`, `{customer}` and `{service}` replaced by real ids.
@@ -245,6 +254,7 @@ fn form<'a>(pairs: &'a [(&'a str, &'a str)], ids: &'a Ids) -> Vec<(&'a str, &'a 
                 "{service}" => ids.service.as_str(),
                 "{router}" => ids.router.as_str(),
                 "{batch}" => ids.batch.as_str(),
+                "{ticket}" => ids.ticket.as_str(),
                 other => other,
             };
             (*k, value)
@@ -252,11 +262,15 @@ fn form<'a>(pairs: &'a [(&'a str, &'a str)], ids: &'a Ids) -> Vec<(&'a str, &'a 
         .collect()
 }
 
-/// Creates a customer with one service on `plan`, a router and a voucher batch in `tenant`
-/// directly; returns (customer, service, router, batch).
-async fn customer_in(db: &app::db::Db, tenant: TenantId, plan: &str) -> (Uuid, Uuid, Uuid, Uuid) {
+/// Creates a customer with one service on `plan`, a router, a voucher batch and a ticket with
+/// one message in `tenant` directly; returns (customer, service, router, batch, ticket).
+async fn customer_in(
+    db: &app::db::Db,
+    tenant: TenantId,
+    plan: &str,
+) -> (Uuid, Uuid, Uuid, Uuid, Uuid) {
     let (customer, service, router) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-    let batch = Uuid::new_v4();
+    let (batch, ticket) = (Uuid::new_v4(), Uuid::new_v4());
     let mut tx = db.tenant(tenant).await.unwrap();
     sqlx::query(
         "insert into routers (tenant_id, id, name, mode, secret_enc, created_at, updated_at)
@@ -301,8 +315,22 @@ async fn customer_in(db: &app::db::Db, tenant: TenantId, plan: &str) -> (Uuid, U
     .execute(tx.conn())
     .await
     .unwrap();
+    sqlx::query(
+        "with t as (
+             insert into tickets (tenant_id, id, number, customer_id, subject, category,
+                                  created_at, last_message_at)
+             values ($1, $2, 1, $3, 'Target ticket', 'other', now(), now()) returning id)
+         insert into ticket_messages (tenant_id, ticket_id, body, created_at)
+         select $1, id, 'Target message', now() from t",
+    )
+    .bind(tenant.0)
+    .bind(ticket)
+    .bind(customer)
+    .execute(tx.conn())
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
-    (customer, service, router, batch)
+    (customer, service, router, batch, ticket)
 }
 
 /// A tenant's customers and services as a comparable snapshot.
@@ -453,7 +481,7 @@ async fn sign_up_invite_support_and_support_is_refused_every_admin_function_and_
         .as_str()
         .unwrap()
         .to_string();
-    let (customer, service, router, batch) = customer_in(&db.db(), tenant, &plan_id).await;
+    let (customer, service, router, batch, ticket) = customer_in(&db.db(), tenant, &plan_id).await;
     let ids = Ids {
         user: owner_id,
         plan: plan_id,
@@ -461,6 +489,7 @@ async fn sign_up_invite_support_and_support_is_refused_every_admin_function_and_
         service: service.to_string(),
         router: router.to_string(),
         batch: batch.to_string(),
+        ticket: ticket.to_string(),
     };
     let customers_before = customers_of(&db.db(), tenant).await;
     for (endpoint, pairs) in ADMIN_ONLY {
@@ -565,7 +594,7 @@ async fn staff_of(db: &app::db::Db, tenant: TenantId) -> Vec<(Uuid, String, bool
 async fn another_tenants_ids_are_not_found_and_nothing_changes() {
     let mut w = two_isps().await;
     let b_plan = plan_in(&w.db_handle, w.b_tenant).await.to_string();
-    let (b_customer, b_service, b_router, b_batch) =
+    let (b_customer, b_service, b_router, b_batch, b_ticket) =
         customer_in(&w.db_handle, w.b_tenant, &b_plan).await;
     let before = staff_of(&w.db_handle, w.b_tenant).await;
     let customers_before = customers_of(&w.db_handle, w.b_tenant).await;
@@ -578,6 +607,7 @@ async fn another_tenants_ids_are_not_found_and_nothing_changes() {
                 service: b_service.to_string(),
                 router: b_router.to_string(),
                 batch: b_batch.to_string(),
+                ticket: b_ticket.to_string(),
             };
             let reply = w.a.call(endpoint, &form(pairs, &ids)).await;
             assert!(
@@ -595,6 +625,19 @@ async fn another_tenants_ids_are_not_found_and_nothing_changes() {
         staff_of(&w.db_handle, w.b_tenant).await,
         before,
         "tenant B's staff changed"
+    );
+    let mut tx = w.db_handle.tenant(w.b_tenant).await.unwrap();
+    let ticket: (String, Option<Uuid>, i64) = sqlx::query_as(
+        "select status, assigned_to, (select count(*) from ticket_messages) from tickets",
+    )
+    .fetch_one(tx.conn())
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        ticket,
+        ("open".into(), None, 1),
+        "tenant B's ticket changed"
     );
     let mut tx = w.db_handle.tenant(w.b_tenant).await.unwrap();
     let (plans, archived): (i64, i64) =

@@ -240,6 +240,20 @@ const PROBES: &[(&str, &str)] = &[
                  now() + interval '2 days')",
     ),
     (
+        "tickets",
+        "insert into tickets (tenant_id, id, number, customer_id, subject, category, created_at,
+                              last_message_at)
+         values ($1, gen_random_uuid(), 1,
+                 coalesce((select id from customers where tenant_id = $1 limit 1), gen_random_uuid()),
+                 'Probe by ' || $2::text, 'other', now(), now())",
+    ),
+    (
+        "ticket_messages",
+        "insert into ticket_messages (tenant_id, ticket_id, body, created_at)
+         values ($1, coalesce((select id from tickets where tenant_id = $1 limit 1), gen_random_uuid()),
+                 'Probe by ' || $2::text, now())",
+    ),
+    (
         "sms_outbox",
         "insert into sms_outbox (tenant_id, id, kind, recipient, body, next_attempt_at, created_at)
          values ($1, gen_random_uuid(), 'probe', '254712000999', 'Probe by ' || $2::text, now(), now())",

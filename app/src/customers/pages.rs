@@ -521,6 +521,7 @@ fn CustomerFacts(
         {customer.notes.clone().map(|n| view! { <p class="notes">{n}</p> })}
         {can(Permission::ManageCustomers).then(|| view! {
             <crate::payments::pages::CustomerPayments customer=id phone=display_phone(&customer.phone) offset />
+            <crate::tickets::pages::CustomerTickets customer=id offset />
         })}
 
         <details class="panel-section">

@@ -5,6 +5,7 @@
 pub enum Area {
     Dashboard,
     Customers,
+    Tickets,
     Plans,
     Invoices,
     Payments,
@@ -16,9 +17,10 @@ pub enum Area {
 }
 
 impl Area {
-    pub const ALL: [Area; 10] = [
+    pub const ALL: [Area; 11] = [
         Area::Dashboard,
         Area::Customers,
+        Area::Tickets,
         Area::Plans,
         Area::Invoices,
         Area::Payments,
@@ -33,6 +35,7 @@ impl Area {
         match self {
             Area::Dashboard => "Dashboard",
             Area::Customers => "Customers",
+            Area::Tickets => "Tickets",
             Area::Plans => "Plans",
             Area::Invoices => "Invoices",
             Area::Payments => "Payments",
@@ -48,6 +51,7 @@ impl Area {
         match self {
             Area::Dashboard => "/app",
             Area::Customers => "/app/customers",
+            Area::Tickets => "/app/tickets",
             Area::Plans => "/app/plans",
             Area::Invoices => "/app/invoices",
             Area::Payments => "/app/payments",
@@ -64,6 +68,7 @@ impl Area {
         match self {
             Area::Dashboard => "◧",
             Area::Customers => "☺",
+            Area::Tickets => "✚",
             Area::Plans => "▤",
             Area::Invoices => "▦",
             Area::Payments => "¤",
@@ -83,6 +88,7 @@ impl Area {
                 "Your subscribers: their services, account numbers, balances and history. \
                  Search, add, suspend and reactivate."
             }
+            Area::Tickets => "What your subscribers reported from their portal, and your replies.",
             Area::Plans => {
                 "The packages you sell: PPPoE, hotspot and static IP, with price, validity, \
                  speed and data caps."

@@ -8,6 +8,12 @@ use crate::{
     portal::model::{PortalHome, PortalView},
 };
 
+/// The portal session token the request carries, if any.
+#[cfg(feature = "ssr")]
+pub fn portal_token() -> Option<String> {
+    ssr::token()
+}
+
 #[cfg(feature = "ssr")]
 mod ssr {
     use crate::{

@@ -105,6 +105,8 @@ pub struct PortalHome {
     /// The server's now, so the countdowns read the same rendered and hydrated.
     pub now: DateTime<Utc>,
     pub vat: crate::billing::model::VatMode,
+    /// Their support tickets with the conversations.
+    pub tickets: Vec<crate::tickets::model::Ticket>,
 }
 
 /// The portal's page: the home when signed in, the sign-in page otherwise.

@@ -25,18 +25,16 @@ use crate::{
 #[component]
 pub fn PortalPage() -> impl IntoView {
     let params = use_params_map();
-    let query = use_query_map();
-    // Signing in and out come back to this same route with another query: read again then.
+    let location = leptos_router::hooks::use_location();
+    // Every form comes back to this same route with another query (signed in, signed out, plan
+    // changed, ticket sent): read the page again then.
     let source = move || {
-        let q = query.read();
         (
             params.read().get("slug").unwrap_or_default(),
-            q.get("phone"),
-            q.get("signed_out"),
-            q.get("changed"),
+            location.search.get(),
         )
     };
-    let page = Resource::new(source, |(slug, _, _, _)| portal_page(slug));
+    let page = Resource::new(source, |(slug, _)| portal_page(slug));
     let (hydrated, set_hydrated) = signal(false);
     Effect::new(move |_| set_hydrated.set(true));
     view! {
@@ -256,6 +254,7 @@ fn Home(home: PortalHome) -> impl IntoView {
                 }.into_any()
             }}
         </section>
+        <crate::tickets::pages::PortalTickets slug=home.slug.clone() tickets=home.tickets.clone() offset />
         <section class="card portal-card">
             <details>
                 <summary>{if home.has_password { "Change your password" } else { "Set a password (to sign in with your account number)" }}</summary>

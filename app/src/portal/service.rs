@@ -510,6 +510,7 @@ pub async fn home(state: &AppState, slug: &str, who: &Subscriber) -> Result<Port
     .fetch_one(tx.conn())
     .await?;
     let vat = crate::billing::invoices::terms(&mut tx).await?.vat;
+    let tickets = crate::tickets::service::for_subscriber(&mut tx, who).await?;
     tx.commit().await?;
     let pay = links::page(state, &pay_code).await?;
     Ok(PortalHome {
@@ -521,6 +522,7 @@ pub async fn home(state: &AppState, slug: &str, who: &Subscriber) -> Result<Port
         has_password,
         now,
         vat,
+        tickets,
     })
 }
 
