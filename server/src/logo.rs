@@ -25,6 +25,8 @@ pub fn routes<S>(state: AppState) -> Router<S> {
             post(upload).layer(DefaultBodyLimit::max(logo::MAX_BYTES + 64 * 1024)),
         )
         .route("/app/logo", get(download))
+        // The portal's and hotspot's branding: public, as the ISP's name is.
+        .route("/portal/{slug}/logo", get(public_download))
         .with_state(state)
 }
 
@@ -108,6 +110,27 @@ async fn download(State(state): State<AppState>, headers: HeaderMap) -> Response
         Ok::<_, AppError>(found)
     }
     .await;
+    image(result)
+}
+
+/// `GET /portal/{slug}/logo`: the ISP's logo for its subscribers' pages (only PNG, JPEG or WebP
+/// is ever stored, so nothing here can run script).
+async fn public_download(
+    State(state): State<AppState>,
+    axum::extract::Path(slug): axum::extract::Path<String>,
+) -> Response {
+    let result = async {
+        let tenant = app::portal::service::tenant(&state, &slug).await?;
+        let mut tx = state.db.tenant(tenant).await?;
+        let found = logo::load(&mut tx).await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(found)
+    }
+    .await;
+    image(result)
+}
+
+fn image(result: Result<Option<(String, Vec<u8>)>, AppError>) -> Response {
     match result {
         Ok(Some((content_type, bytes))) => (
             [

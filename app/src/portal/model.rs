@@ -11,6 +11,7 @@ use crate::payments::model::PayLinkView;
 pub struct PortalStart {
     pub business: String,
     pub slug: String,
+    pub has_logo: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,6 +25,9 @@ pub struct PortalService {
     pub speed: String,
     pub plan_id: Uuid,
     pub price_minor: i64,
+    /// Bytes up and down since the period began (or in the last 30 days), from RADIUS
+    /// accounting; `None` where the router sends none.
+    pub data_used_bytes: Option<i64>,
     /// The period in use as invoiced (start, end, charged): what a plan change prorates.
     pub invoiced_period: Option<(DateTime<Utc>, DateTime<Utc>, i64)>,
     /// The ISP's other plans of the same kind, on sale.
@@ -107,6 +111,7 @@ pub struct PortalHome {
     pub vat: crate::billing::model::VatMode,
     /// Their support tickets with the conversations.
     pub tickets: Vec<crate::tickets::model::Ticket>,
+    pub has_logo: bool,
 }
 
 /// The portal's page: the home when signed in, the sign-in page otherwise.
@@ -150,5 +155,35 @@ mod tests {
         assert_eq!(countdown(at(3 * 3600 + 60), now), "3 h 1 min");
         assert_eq!(countdown(at(86_400 + 7200), now), "1 day 2 h");
         assert_eq!(countdown(at(3 * 86_400 + 4 * 3600), now), "3 days 4 h");
+    }
+}
+
+/// A byte count as people read it: "512 MB", "12.3 GB".
+pub fn bytes_label(bytes: i64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "KB", "MB", "GB", "TB"];
+    let mut value = bytes.max(0) as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    match unit {
+        0 => format!("{} bytes", bytes.max(0)),
+        _ if value >= 100.0 => format!("{value:.0} {}", UNITS[unit]),
+        _ => format!("{value:.1} {}", UNITS[unit]),
+    }
+}
+
+#[cfg(test)]
+mod byte_tests {
+    use super::bytes_label;
+
+    #[test]
+    fn byte_counts_read_in_decimal_units() {
+        assert_eq!(bytes_label(0), "0 bytes");
+        assert_eq!(bytes_label(999), "999 bytes");
+        assert_eq!(bytes_label(1_500), "1.5 KB");
+        assert_eq!(bytes_label(512_000_000), "512 MB");
+        assert_eq!(bytes_label(12_345_678_901), "12.3 GB");
     }
 }

@@ -17,7 +17,8 @@ use crate::{
             PortalVerifyCode, portal_page,
         },
         model::{
-            PortalHome, PortalService, PortalStart, PortalView, countdown, plan_change_preview,
+            PortalHome, PortalService, PortalStart, PortalView, bytes_label, countdown,
+            plan_change_preview,
         },
     },
 };
@@ -96,6 +97,7 @@ fn SignIn(start: PortalStart) -> impl IntoView {
     let (slug2, slug3) = (slug.clone(), slug.clone());
     view! {
         <section class="card auth-card portal-card">
+            {start.has_logo.then(|| view! { <img class="portal-logo" src=format!("/portal/{}/logo", start.slug) alt="" height="48" /> })}
             <p class="pay-business" data-testid="portal-business">{start.business.clone()}</p>
             <h1>"Sign in to your account"</h1>
             {move || query.read().get("signed_out").map(|_| view! { <p class="alert alert-info" role="status" data-testid="portal-signed-out">"You are signed out."</p> })}
@@ -182,7 +184,10 @@ fn Home(home: PortalHome) -> impl IntoView {
     let invoices = home.invoices.clone();
     view! {
         <header class="portal-header">
-            <span class="pay-business" data-testid="portal-business">{pay.business.clone()}</span>
+            <span class="portal-brand">
+                {home.has_logo.then(|| view! { <img class="portal-logo" src=format!("/portal/{}/logo", home.slug) alt="" height="40" /> })}
+                <span class="pay-business" data-testid="portal-business">{pay.business.clone()}</span>
+            </span>
             <ActionForm action=sign_out>
                 <input type="hidden" name="slug" value=slug_out />
                 <button type="submit" class="button button-secondary button-small" data-testid="portal-sign-out">"Sign out"</button>
@@ -208,6 +213,7 @@ fn Home(home: PortalHome) -> impl IntoView {
                             <dl class="facts">
                                 <div><dt>"Speed"</dt><dd>{s.speed.clone()}</dd></div>
                                 <div><dt>"User name"</dt><dd><code>{s.username.clone()}</code></dd></div>
+                                {s.data_used_bytes.map(|b| view! { <div><dt>"Data this period"</dt><dd data-testid="portal-data-used">{bytes_label(b)}</dd></div> })}
                                 <div>
                                     <dt>{if s.expires_at > now { "Paid until" } else { "Expired" }}</dt>
                                     <dd>

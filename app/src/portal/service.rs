@@ -55,11 +55,23 @@ pub async fn start(state: &AppState, slug: &str) -> Result<PortalStart, AppError
     let business = sqlx::query_scalar!("select name from tenants where id = $1", tenant.0)
         .fetch_one(tx.conn())
         .await?;
+    let has_logo = has_logo(&mut tx).await?;
     tx.commit().await?;
     Ok(PortalStart {
         business,
         slug: slug.trim().to_string(),
+        has_logo,
     })
+}
+
+async fn has_logo(tx: &mut TenantTx) -> Result<bool, AppError> {
+    let tenant = tx.tenant();
+    Ok(sqlx::query_scalar!(
+        r#"select exists(select 1 from tenant_logos where tenant_id = $1) as "found!""#,
+        tenant.0
+    )
+    .fetch_one(tx.conn())
+    .await?)
 }
 
 fn code_mac(state: &AppState, tenant: TenantId, phone: &str, code: &str) -> [u8; 32] {
@@ -435,8 +447,21 @@ pub async fn home(state: &AppState, slug: &str, who: &Subscriber) -> Result<Port
         r#"select s.id, s.username, s.status, s.expires_at, p.name as plan, p.kind,
                   p.download_kbps, p.upload_kbps, s.plan_id, p.price_minor,
                   cur.period_start as "period_start?", cur.period_end as "period_end?",
-                  cur.total_minor as "period_charged?"
+                  cur.total_minor as "period_charged?", used.bytes as "used?"
              from services s join plans p on p.tenant_id = s.tenant_id and p.id = s.plan_id
+             -- Data this period (or the last 30 days), where RADIUS accounting has any.
+             left join lateral (
+                 select sum(r.input_bytes + r.output_bytes)::bigint as bytes
+                   from radius_sessions r
+                  where r.tenant_id = s.tenant_id and r.username = s.username
+                    and r.started_at >= coalesce(
+                          (select i.period_start from invoices i
+                            where i.tenant_id = s.tenant_id and i.service_id = s.id
+                              and i.purpose = 'period' and i.period_start <= $3
+                              and i.period_end > $3 and i.status not in ('cancelled', 'waived')
+                            order by i.period_start desc limit 1),
+                          $3 - interval '30 days')
+                 having count(*) > 0) used on true
              left join lateral (
                  select i.period_start, i.period_end, i.total_minor from invoices i
                   where i.tenant_id = s.tenant_id and i.service_id = s.id and i.purpose = 'period'
@@ -468,6 +493,7 @@ pub async fn home(state: &AppState, slug: &str, who: &Subscriber) -> Result<Port
             .collect(),
         plan_id: s.plan_id,
         price_minor: s.price_minor,
+        data_used_bytes: s.used,
         invoiced_period: match (s.period_start, s.period_end, s.period_charged) {
             (Some(start), Some(end), Some(charged)) => Some((start, end, charged)),
             _ => None,
@@ -511,6 +537,7 @@ pub async fn home(state: &AppState, slug: &str, who: &Subscriber) -> Result<Port
     .await?;
     let vat = crate::billing::invoices::terms(&mut tx).await?.vat;
     let tickets = crate::tickets::service::for_subscriber(&mut tx, who).await?;
+    let has_logo = has_logo(&mut tx).await?;
     tx.commit().await?;
     let pay = links::page(state, &pay_code).await?;
     Ok(PortalHome {
@@ -523,6 +550,7 @@ pub async fn home(state: &AppState, slug: &str, who: &Subscriber) -> Result<Port
         now,
         vat,
         tickets,
+        has_logo,
     })
 }
 
