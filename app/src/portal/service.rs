@@ -96,12 +96,19 @@ fn new_code() -> Result<String, AppError> {
     }
 }
 
-fn ip_keys(meta: &RequestMeta) -> Vec<(String, i32)> {
+/// Requests for codes from one address in one hour before it is slowed down. Kenyan mobile
+/// networks put many subscribers behind one address, so this is generous, and the count starts
+/// afresh each hour (the key names the hour) rather than building up for ever.
+pub const CODE_REQUESTS_PER_ADDRESS_HOUR: i32 = 60;
+
+/// The address's throttle key for `what` this hour, with its allowance.
+fn ip_keys(meta: &RequestMeta, what: &str, free: i32, now: DateTime<Utc>) -> Vec<(String, i32)> {
+    let hour = now.timestamp().div_euclid(3600);
     meta.ip
         .map(|ip| {
             vec![(
-                format!("portal-{}", throttle::ip_key(ip)),
-                throttle::IP_FREE_FAILURES,
+                format!("portal-{what}-{hour}-{}", throttle::ip_key(ip)),
+                free,
             )]
         })
         .unwrap_or_default()
@@ -118,7 +125,7 @@ pub async fn request_code(
     let tenant = tenant(state, slug).await?;
     let phone = normalise_phone("phone", phone)?;
     let now = state.clock.now();
-    let ip = ip_keys(meta);
+    let ip = ip_keys(meta, "code", CODE_REQUESTS_PER_ADDRESS_HOUR, now);
     throttle::check(&state.db, &ip, now).await?;
     let mut tx = state.db.tenant(tenant).await?;
     // One at a time per number: the row lock on the newest code (or none) serialises requests.
@@ -218,7 +225,7 @@ pub async fn verify_code(
         return Err(AppError::invalid("code", "is the 6 digits in the SMS"));
     }
     let now = state.clock.now();
-    let ip = ip_keys(meta);
+    let ip = ip_keys(meta, "verify", throttle::IP_FREE_FAILURES, now);
     throttle::check(&state.db, &ip, now).await?;
     let mut tx = state.db.tenant(tenant).await?;
     let latest = sqlx::query!(
@@ -309,7 +316,7 @@ pub async fn sign_in_password(
     let tenant = tenant(state, slug).await?;
     let account = account.trim().to_uppercase();
     let now = state.clock.now();
-    let mut keys = ip_keys(meta);
+    let mut keys = ip_keys(meta, "password", throttle::IP_FREE_FAILURES, now);
     let account_key = format!(
         "portal-account:{}",
         hex(&hash_token(&format!("{}/{account}", tenant.0)))
