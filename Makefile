@@ -12,7 +12,10 @@ export SQLX_OFFLINE := true
 # Debug builds erase Leptos view types (much faster compiles of the app crate). cargo-leptos would
 # add this flag only to its own builds, so clippy, tests and the app build would each compile every
 # dependency separately; instead every debug cargo command gets it here, and cargo-leptos is told
-# not to add it again (disable-erase-components in Cargo.toml). Release builds clear it.
+# not to add it again (disable-erase-components in Cargo.toml). Release builds keep it too: the
+# erased views make the browser bundles about a fifth smaller (measured: the hotspot page's
+# 397 KB of brotli-compressed wasm became 319 KB with it, then 248 KB in its own bundle), and the
+# server then renders exactly what the browser tests check.
 export RUSTFLAGS ?= --cfg erase_components
 
 # The demo keeps the key that seals secrets at rest (PPPoE passwords) beside its cluster; the
@@ -37,6 +40,7 @@ run: ## set up everything, then serve the app with a demo ISP on http://$(ADDR)
 	@$(TOOLS) build
 	$(call say,building the app: cargo leptos build)
 	cargo leptos build
+	@server/scripts/public-bundle.sh
 	$(call say,migrating and seeding the demo ISP)
 	@$(DB) exec $(SERVER) migrate
 	@$(DB) exec $(SERVER) seed-demo
@@ -53,10 +57,12 @@ test: fmt-check lint sqlx-check unit e2e ## every check the project has (what CI
 build: ## debug build of server and browser bundle (target/debug/server, target/site)
 	@$(TOOLS) build
 	cargo leptos build
+	@server/scripts/public-bundle.sh
 
 release: ## optimised build, pre-compressed bundle (target/release/server, target/site)
 	@$(TOOLS) release
-	RUSTFLAGS= cargo leptos build --release --precompress
+	cargo leptos build --release --precompress
+	@server/scripts/public-bundle.sh release
 
 fuzz: ## fuzz the network parsers (RADIUS packets, RouterOS API words) for FUZZ_SECONDS each (default 60) with the committed corpus
 	@$(TOOLS) fuzz
@@ -69,7 +75,7 @@ bench: release ## benchmarks on this machine (release build, 100,000 customers, 
 	@$(DB) exec server/scripts/bench.sh
 
 sizes: release ## size of the shipped .wasm and .js, raw and compressed
-	@for f in target/site/pkg/jasiyo.wasm target/site/pkg/jasiyo.js; do \
+	@for f in target/site/pkg/jasiyo.wasm target/site/pkg/jasiyo.js target/site/pkg/jasiyo_pay.wasm target/site/pkg/jasiyo_portal.wasm target/site/pkg/jasiyo_hotspot.wasm; do \
 	  printf '%-28s raw %8s B   gzip %8s B   brotli %8s B\n' "$$f" "$$(stat -c %s $$f)" \
 	    "$$(stat -c %s $$f.gz 2>/dev/null || gzip -9c $$f | wc -c)" "$$(stat -c %s $$f.br 2>/dev/null || echo -)"; \
 	done
@@ -86,7 +92,7 @@ lint: ## clippy with warnings denied, for the server (ssr) and the browser (hydr
 	$(call say,clippy: server side (ssr))
 	cargo clippy -p app -p server --all-targets --features app/ssr -- -D warnings
 	$(call say,clippy: browser side (hydrate, wasm32))
-	cargo clippy -p app -p frontend --all-targets --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy -p app -p frontend -p frontend-public --all-targets --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
 
 sqlx-check: ## the committed query data (app/.sqlx) matches the queries and the migrations
 	$(call say,checking app/.sqlx against a freshly migrated database)

@@ -58,6 +58,8 @@ export async function startServer(options = {}) {
   if (process.env.E2E_SKIP_BUILD !== '1') {
     log('building with cargo leptos build');
     execFileSync('cargo', ['leptos', 'build'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+    // The public pages' own bundle (payment link, portal, hotspot).
+    execFileSync('server/scripts/public-bundle.sh', [], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
   }
   const binary = path.join(root, 'target', 'debug', 'server');
 

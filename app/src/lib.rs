@@ -13,11 +13,13 @@ pub mod areas;
 pub mod audit;
 pub mod auth;
 pub mod billing;
+pub mod bundle;
 pub mod clock;
 pub mod csp;
 pub mod customers;
 pub mod dashboard;
 pub mod error;
+pub mod hotspot;
 pub mod layout;
 pub mod mail;
 pub mod messaging;
@@ -56,6 +58,7 @@ use layout::model::Area;
 
 /// The HTML document the server streams around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let options = bundle::for_request(options);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -80,16 +83,24 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The stylesheet and the title's format, the same on every page.
+#[component]
+fn DocumentHead() -> impl IntoView {
+    view! {
+        <Stylesheet id="leptos" href="/pkg/jasiyo.css" />
+        <Title formatter=|title: String| {
+            if title.is_empty() { "Jasiyo".to_string() } else { format!("{title} · Jasiyo") }
+        } />
+    }
+}
+
 /// The root component: routes for every surface.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/jasiyo.css" />
-        <Title formatter=|title: String| {
-            if title.is_empty() { "Jasiyo".to_string() } else { format!("{title} · Jasiyo") }
-        } />
+        <DocumentHead />
         <Router>
             <Routes fallback=areas::NotFound>
                 <Route path=path!("/") view=|| view! { <Redirect path="/app" /> } />
@@ -100,6 +111,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/reset-password") view=auth::pages::ResetPasswordPage ssr=SsrMode::Async />
                 <Route path=path!("/pay/:code") view=payments::pay_page::PayPage ssr=SsrMode::Async />
                 <Route path=path!("/portal/:slug") view=portal::pages::PortalPage ssr=SsrMode::Async />
+                <Route path=path!("/hotspot/:slug") view=hotspot::pages::HotspotPage ssr=SsrMode::Async />
                 <Route path=path!("/vouchers/print/:batch") view=vouchers::pages::VoucherSheetPage ssr=SsrMode::Async />
                 <Route path=path!("/accept-invitation") view=staff::pages::AcceptInvitationPage ssr=SsrMode::Async />
                 // Async: the operator pages arrive complete, readable before (or without) the
@@ -131,3 +143,45 @@ pub fn App() -> impl IntoView {
         </Router>
     }
 }
+
+/// A public page's own root: the same head, router and fallback as [`App`] around that page's
+/// route alone, so the bundle built from it (`frontend-public`) carries nothing else. The server
+/// renders these pages inside `App`; the route must be the same as there, or hydration would
+/// not match.
+macro_rules! surface_app {
+    ($(#[$doc:meta])* $name:ident, $path:expr, $page:path) => {
+        $(#[$doc])*
+        #[component]
+        pub fn $name() -> impl IntoView {
+            provide_meta_context();
+
+            view! {
+                <DocumentHead />
+                <Router>
+                    <Routes fallback=areas::NotFound>
+                        <Route path=$path view=$page ssr=SsrMode::Async />
+                    </Routes>
+                </Router>
+            }
+        }
+    };
+}
+
+surface_app!(
+    /// `/pay/{code}` alone (bundle `jasiyo_pay`).
+    PayApp,
+    path!("/pay/:code"),
+    payments::pay_page::PayPage
+);
+surface_app!(
+    /// `/portal/{isp}` alone (bundle `jasiyo_portal`).
+    PortalApp,
+    path!("/portal/:slug"),
+    portal::pages::PortalPage
+);
+surface_app!(
+    /// `/hotspot/{isp}` alone (bundle `jasiyo_hotspot`).
+    HotspotApp,
+    path!("/hotspot/:slug"),
+    hotspot::pages::HotspotPage
+);

@@ -22,7 +22,7 @@
 #
 # Then RADIUS: an ISP with BENCH_RADIUS_USERS (default 10,000) PPPoE services; the same load
 # generator sends Access-Requests to Jasiyo's RADIUS server and to Debian's FreeRADIUS reading the
-# same users from its SQL schema. BENCH_ONLY=customers, billing, c2b or radius runs one of them.
+# same users from its SQL schema. BENCH_ONLY=customers, subscriber, billing, c2b or radius runs one of them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -479,8 +479,8 @@ LUA
 run() {
     local name=$1; shift
     printf '%s\n' "$@" >"$work/paths.$name"
-    BENCH_COOKIES="$work/cookies" BENCH_PATHS="$work/paths.$name" \
-        wrk -t$THREADS -c$CONNECTIONS -d"${SECONDS_PER_RUN}s" --latency -s "$work/requests.lua" "$url" \
+    BENCH_COOKIES="${COOKIES:-$work/cookies}" BENCH_PATHS="$work/paths.$name" \
+        wrk -t$THREADS -c"${CONNS:-$CONNECTIONS}" -d"${SECONDS_PER_RUN}s" --latency -s "$work/requests.lua" "$url" \
         >"$work/wrk.$name" 2>&1
     python3 - "$work/wrk.$name" <<'PY'
 import re, sys
@@ -497,6 +497,80 @@ err = (int(bad.group(1)) if bad else 0) + (sum(int(x) for x in errors.groups()) 
 print(f"{rps:.0f} {ms('50%'):.2f} {ms('99%'):.2f} {err}")
 PY
 }
+
+# The subscriber's pages against the same 100,000 customers: the portal home of signed-in
+# customers picked at random, and the hotspot page as a router sends visitors to it; one
+# connection (the render time a phone waits for) and 16 (under load). Then the browser bundle's
+# shipped size, compressed as it is served.
+bench_subscriber() {
+    say "subscriber pages: portal home and hotspot page"
+    target/release/server bench-portal-sessions $CONNECTIONS >"$work/portal_cookies"
+    local home
+    home=$(curl -fs -H "cookie: $(head -1 "$work/portal_cookies")" "$url/portal/demo")
+    grep -q 'data-testid="portal-customer"' <<<"$home" || { say "the portal home did not render"; exit 1; }
+    local hotspot="/hotspot/demo?mac=AA%3ABB%3ACC%3A00%3A11%3A22&ip=10.5.50.23&link-login=http%3A%2F%2F10.5.50.1%2Flogin"
+    curl -fs "$url$hotspot" | grep -q 'data-testid="hotspot-plan"' || { say "the hotspot page did not render"; exit 1; }
+    SECONDS_PER_RUN=5 COOKIES="$work/portal_cookies" run warm-portal /portal/demo "$hotspot" >/dev/null
+    read -r portal1_rps portal1_p50 portal1_p99 portal1_err < <(CONNS=1 COOKIES="$work/portal_cookies" run portal1 /portal/demo)
+    read -r portal_rps portal_p50 portal_p99 portal_err < <(COOKIES="$work/portal_cookies" run portal /portal/demo)
+    read -r hot1_rps hot1_p50 hot1_p99 hot1_err < <(CONNS=1 COOKIES="$work/portal_cookies" run hot1 "$hotspot")
+    read -r hot_rps hot_p50 hot_p99 hot_err < <(COOKIES="$work/portal_cookies" run hot "$hotspot")
+    # Each bundle as served: wasm plus its JS loader, raw, gzip -9 and the brotli copy served.
+    : >"$work/sizes"
+    for name in jasiyo_portal jasiyo_hotspot jasiyo_pay jasiyo; do
+        local wasm=target/site/pkg/$name.wasm js=target/site/pkg/$name.js
+        [ -f "$wasm" ] || { say "$wasm is missing (make release builds it)"; exit 1; }
+        printf '%s %s %s %s %s %s %s\n' "$name" "$(stat -c %s $wasm)" "$(gzip -9c $wasm | wc -c)" \
+            "$(stat -c %s $wasm.br)" "$(stat -c %s $js)" "$(gzip -9c $js | wc -c)" "$(stat -c %s $js.br)" \
+            >>"$work/sizes"
+    done
+    local sub_errors=$((portal1_err + portal_err + hot1_err + hot_err))
+    python3 - "$work/subscriber.md" "$work/sizes" <<PY
+import sys
+kb = lambda b: f"{int(b) / 1024:.0f} KB"
+ok = lambda p99: "yes" if float(p99) < 50 else "NO"
+budget = 250 * 1024
+pages = {"jasiyo_portal": "portal (\`/portal/…\`)", "jasiyo_hotspot": "hotspot page (\`/hotspot/…\`)",
+         "jasiyo_pay": "payment link (\`/pay/…\`)", "jasiyo": "operator app (every other page)"}
+rows = []
+for line in open(sys.argv[2]):
+    name, wasm, wasm_gz, wasm_br, js, js_gz, js_br = line.split()
+    gz, br = int(wasm_gz) + int(js_gz), int(wasm_br) + int(js_br)
+    verdict = "(no budget)" if name == "jasiyo" else ("yes" if br <= budget else "NO") + f" (gzip: {'yes' if gz <= budget else 'NO'})"
+    rows.append(f"| {pages[name]} | \`{name}\` | {kb(int(wasm) + int(js))} | {kb(gz)} | {kb(br)} | {verdict} |")
+table = "\n".join(rows)
+open(sys.argv[1], "w").write(f"""### Subscriber pages ({int('$CUSTOMERS'):,} customers)
+
+Measured $(date -u +%Y-%m-%d) on commit \`$commit\` with \`make bench\` (\`BENCH_ONLY=subscriber\` for this one), the release
+build on $machine, against the demo ISP with {int('$CUSTOMERS'):,} customers. The portal home is
+server-rendered for $CONNECTIONS signed-in customers picked at random (services, usage from
+accounting, balance, invoices, tickets); the hotspot page as a router sends a visitor to it. One
+connection measures the render time a phone waits for; 16 the same under load.
+
+| Page | Connections | Requests/s | p50 | p99 | Errors | Target (p99 < 50 ms) |
+|---|---:|---:|---:|---:|---:|---|
+| \`/portal/demo\` (signed in) | 1 | $portal1_rps | ${portal1_p50} ms | ${portal1_p99} ms | $portal1_err | {ok("$portal1_p99")} |
+| \`/portal/demo\` (signed in) | $CONNECTIONS | $portal_rps | ${portal_p50} ms | ${portal_p99} ms | $portal_err | |
+| \`/hotspot/demo?…\` | 1 | $hot1_rps | ${hot1_p50} ms | ${hot1_p99} ms | $hot1_err | {ok("$hot1_p99")} |
+| \`/hotspot/demo?…\` | $CONNECTIONS | $hot_rps | ${hot_p50} ms | ${hot_p99} ms | $hot_err | |
+
+Browser bundles as served (\`make release\`: views erased, wasm-opt -Oz, gzip and brotli copies;
+Chromium asks for brotli). Each public page has its own bundle (\`frontend-public\`), wasm plus
+its JS loader:
+
+| Page | Bundle | Raw | gzip -9 | brotli | Budget: 250 KB compressed |
+|---|---|---:|---:|---:|---|
+{table}
+""")
+PY
+    write_section subscriber "$work/subscriber.md"
+    [ "$sub_errors" -eq 0 ] || { say "$sub_errors subscriber requests failed"; exit 1; }
+}
+
+if [ "${BENCH_ONLY:-}" = subscriber ]; then
+    bench_subscriber
+    exit 0
+fi
 
 full_names=(/app/customers?q=wanjiru+kariuki /app/customers?q=otieno+ochieng /app/customers?q=achieng+wafula
     /app/customers?q=kamau+njoroge /app/customers?q=chebet+rotich /app/customers?q=muthoni+waweru
@@ -569,6 +643,7 @@ Search for "wanjiru kariuki" (word prefixes in \`customer_search_terms\`, ids fe
 PY
 write_section customers "$work/customers.md"
 [ "$errors" -eq 0 ] || { say "$errors requests failed"; exit 1; }
+bench_subscriber
 
 # The server's work is done; the billing run gets both cores.
 stop_server

@@ -11,6 +11,38 @@ use app::{customers::model::CustomerQuery, db::Db};
 
 use crate::demo::{FIRST_NAMES, LAST_NAMES};
 
+/// Portal sessions for `n` of the demo ISP's customers (spread over the whole table, so the
+/// portal home is measured on customers old and new): one `name=value` cookie per line.
+pub async fn portal_sessions(db: &Db, n: usize) -> anyhow::Result<Vec<String>> {
+    let tenant = db
+        .tenant_by_slug(crate::demo::DEMO_SLUG)
+        .await?
+        .context("run `server seed-demo` first")?;
+    let mut tx = db.tenant(tenant).await?;
+    let customers: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "select id from customers where archived_at is null order by random() limit $1",
+    )
+    .bind(i64::try_from(n)?)
+    .fetch_all(tx.conn())
+    .await?;
+    let now = chrono::Utc::now();
+    let mut cookies = Vec::with_capacity(customers.len());
+    for customer in customers {
+        let token = app::portal::session::create(
+            &mut tx,
+            customer,
+            None,
+            now,
+            &app::auth::session::RequestMeta::default(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("a portal session: {e}"))?;
+        cookies.push(format!("{}={token}", app::portal::session::COOKIE));
+    }
+    tx.commit().await?;
+    Ok(cookies)
+}
+
 /// Adds customers to the demo ISP, each with one service on one of its plans in a spread of
 /// states, until it has `target` customers, with set-based SQL.
 pub async fn seed_customers(db: &Db, target: usize) -> anyhow::Result<()> {

@@ -23,6 +23,7 @@ pub fn routes<S>(state: AppState) -> Router<S> {
         .route("/app/invoices/{id}/pdf", get(invoice_pdf))
         .route("/app/customers/{id}/statement.pdf", get(statement_pdf))
         .route("/portal/{slug}/invoices/{id}/pdf", get(portal_invoice_pdf))
+        .route("/app/routers/{id}/login.html", get(router_login_html))
         .with_state(state)
 }
 
@@ -85,6 +86,38 @@ async fn portal_invoice_pdf(
     }
     .await;
     pdf_response(result)
+}
+
+/// `GET /app/routers/{id}/login.html`: the page for the router's hotspot folder that sends
+/// visitors to the ISP's hotspot page.
+async fn router_login_html(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> Response {
+    let result = async {
+        let staff = staff(&state, &headers).await?;
+        app::hotspot::service::login_html(&state, &staff, id).await
+    }
+    .await;
+    match result {
+        Ok(html) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    HeaderValue::from_static("attachment; filename=\"login.html\""),
+                ),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+            html,
+        )
+            .into_response(),
+        Err(err) => (err.status(), err.to_string()).into_response(),
+    }
 }
 
 #[derive(serde::Deserialize)]

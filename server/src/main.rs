@@ -13,6 +13,7 @@ const USAGE: &str = "usage: server [serve | migrate | seed-demo | bill]
   bill       run the billing job once for every tenant (APP_DATABASE_URL, JASIYO_BILLING_BATCH)
   bench-seed N          benchmarks only: fill the demo ISP up to N customers
   bench-explain [TEXT]  benchmarks only: the customers page's query plan (first page or a search)
+  bench-portal-sessions N  benchmarks only: portal session cookies for N demo customers
   bench-billing N       benchmarks only: one billing run renewing N services, against COPY
   bench-c2b-seed N      benchmarks only: an ISP with N renewal invoices waiting for paybill payments
   bench-radius-seed N   benchmarks only: an ISP with N PPPoE services and a RADIUS router at 127.0.0.1
@@ -71,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
         }
         // In this binary rather than their own so `make bench` builds one release binary
         // (a second binary target rebuilds the Leptos crates with other settings).
-        "bench-seed" | "bench-explain" => {
+        "bench-seed" | "bench-explain" | "bench-portal-sessions" => {
             let pool = serve::connect(config::app_database()?, 2)
                 .await
                 .context("connecting to PostgreSQL as the runtime role (APP_DATABASE_URL)")?;
@@ -83,6 +84,17 @@ async fn main() -> anyhow::Result<()> {
                     .parse()
                     .context("a whole number of customers")?;
                 server::bench::seed_customers(&db, n).await?;
+            } else if command == "bench-portal-sessions" {
+                let n: usize = arg
+                    .context("how many sessions?")?
+                    .parse()
+                    .context("a whole number of sessions")?;
+                // The cookies are this command's output (the bench script saves them).
+                let mut out = std::io::stdout().lock();
+                for cookie in server::bench::portal_sessions(&db, n).await? {
+                    std::io::Write::write_all(&mut out, format!("{cookie}\n").as_bytes())
+                        .context("writing the cookies")?;
+                }
             } else {
                 // The plan is this command's output (the bench script saves it), not a log line.
                 let mut out = std::io::stdout().lock();

@@ -627,3 +627,162 @@ async fn the_home_shows_data_used_and_the_isp_logo_is_public() {
             .has_logo
     );
 }
+
+/// What another customer has that a subscriber's calls could change: their service's plan, their
+/// ticket's messages, their password and their open sessions.
+async fn their_state(isp: &Isp, customer: Uuid) -> (Uuid, i64, i64, i64) {
+    let plan = isp
+        .scalar_uuid(&format!(
+            "select plan_id from services where customer_id = '{customer}'"
+        ))
+        .await;
+    let messages = isp
+        .scalar(&format!(
+            "select count(*) from ticket_messages m join tickets t on t.id = m.ticket_id
+              where t.customer_id = '{customer}'"
+        ))
+        .await;
+    let password = isp
+        .scalar(&format!(
+            "select count(*) from customers where id = '{customer}' and portal_password_hash is not null"
+        ))
+        .await;
+    let sessions = isp
+        .scalar(&format!(
+            "select count(*) from portal_sessions where customer_id = '{customer}'"
+        ))
+        .await;
+    (plan, messages, password, sessions)
+}
+
+/// One portal call of the probe: endpoint, arguments besides the slug, and whether any of them
+/// is another customer's.
+type ProbeCall<'a> = (&'a str, Vec<(&'a str, &'a str)>, bool);
+
+/// Every portal function a signed-in subscriber can call, table-driven: with another customer's
+/// ids at their own ISP's portal each refuses (404) and changes nothing of theirs; at another
+/// ISP's portal each is unauthenticated (and signing out there ends nothing).
+#[tokio::test]
+async fn every_portal_function_refuses_other_customers_and_other_isps() {
+    let p = portal("probe-a").await;
+    p.isp.customer("Njeri", "0712000401").await;
+    let (theirs, _) = p.isp.customer("Mutua", "0712000402").await;
+    let other_plan = add_plan(&p.isp, "Home 20", "pppoe", "3000").await;
+    p.isp.db.tenant("probe-b", "Other Net").await;
+    let code = p.code(PHONE).await;
+    let token = p.verify(PHONE, &code).await.unwrap();
+    let their_code = p.code("254712000402").await;
+    let their_token = p.verify("254712000402", &their_code).await.unwrap();
+    let them = portal::subscriber(&p.isp.state, &p.slug, Some(&their_token))
+        .await
+        .unwrap();
+    let ticket = app::tickets::service::open(
+        &p.isp.state,
+        &them,
+        &app::tickets::model::TicketForm {
+            subject: "No internet".into(),
+            category: "no_internet".into(),
+            message: "Down since morning".into(),
+        }
+        .check()
+        .unwrap(),
+        &meta(2),
+    )
+    .await
+    .unwrap();
+    let their_service = p
+        .isp
+        .scalar_uuid(&format!(
+            "select id from services where customer_id = '{theirs}'"
+        ))
+        .await;
+    let their_invoice = p
+        .isp
+        .scalar_uuid(&format!(
+            "select id from invoices where customer_id = '{theirs}'"
+        ))
+        .await;
+    let before = their_state(&p.isp, theirs).await;
+
+    let (service, plan, ticket) = (
+        their_service.to_string(),
+        other_plan.to_string(),
+        ticket.to_string(),
+    );
+    // (endpoint, arguments besides the slug, whether any of them is another customer's)
+    let calls: Vec<ProbeCall> = vec![
+        ("portal/overview", vec![], false),
+        (
+            "portal/change-plan",
+            vec![("service", &service), ("plan", &plan)],
+            true,
+        ),
+        (
+            "portal/tickets/reply",
+            vec![("id", &ticket), ("message", "Mine now")],
+            true,
+        ),
+        (
+            "portal/tickets/open",
+            vec![
+                ("form[subject]", "Slow"),
+                ("form[category]", "slow"),
+                ("form[message]", "Very slow"),
+            ],
+            false,
+        ),
+        (
+            "portal/password",
+            vec![("password", "a long new password 1")],
+            false,
+        ),
+    ];
+    let mut client = Client::new(p.isp.state.clone());
+    for (endpoint, args, foreign) in &calls {
+        // At another ISP's portal this session is nobody.
+        client.cookie = Some(format!("{}={token}", session::COOKIE));
+        let mut form = vec![("slug", "probe-b")];
+        form.extend(args.iter().copied());
+        let reply = client.call(&format!("/api/{endpoint}"), &form).await;
+        assert_eq!(
+            reply.status, 401,
+            "{endpoint} at another ISP: {}",
+            reply.body
+        );
+        assert_eq!(reply.error(), AppError::Unauthenticated, "{endpoint}");
+        // At their own ISP, another customer's ids are not found.
+        if *foreign {
+            let mut form = vec![("slug", "probe-a")];
+            form.extend(args.iter().copied());
+            let reply = client.call(&format!("/api/{endpoint}"), &form).await;
+            assert_eq!(
+                reply.status, 404,
+                "{endpoint} with another customer's id: {}",
+                reply.body
+            );
+        }
+    }
+    // Signing out at another ISP's portal ends nothing here.
+    client.cookie = Some(format!("{}={token}", session::COOKIE));
+    let reply = client
+        .call("/api/portal/sign-out", &[("slug", "probe-b")])
+        .await;
+    assert!(reply.status.is_success(), "{}", reply.body);
+    portal::subscriber(&p.isp.state, &p.slug, Some(&token))
+        .await
+        .expect("the session at its own ISP is still there");
+    client.cookie = Some(format!("{}={token}", session::COOKIE));
+    let pdf = client
+        .get(&format!("/portal/probe-a/invoices/{their_invoice}/pdf"))
+        .await;
+    assert_eq!(pdf.status, 404);
+    let pdf = client
+        .get(&format!("/portal/probe-b/invoices/{their_invoice}/pdf"))
+        .await;
+    assert_eq!(pdf.status, 401);
+    assert_eq!(
+        their_state(&p.isp, theirs).await,
+        before,
+        "nothing of theirs changed"
+    );
+}

@@ -70,6 +70,20 @@ pub fn keys_for(account: &str, ip: Option<std::net::IpAddr>) -> Vec<(String, i32
     keys
 }
 
+/// The address's throttle key for `what` this hour, with its allowance: for public pages whose
+/// visitors share addresses (a mobile network's, a hotspot router's), the count starts afresh
+/// each hour (the key names the hour) rather than building up for ever.
+pub fn hourly_ip_keys(
+    ip: Option<std::net::IpAddr>,
+    what: &str,
+    free: i32,
+    now: DateTime<Utc>,
+) -> Vec<(String, i32)> {
+    let hour = now.timestamp().div_euclid(3600);
+    ip.map(|ip| vec![(format!("{what}-{hour}-{}", ip_key(ip)), free)])
+        .unwrap_or_default()
+}
+
 /// Counts a failure against each `(key, free failures)` and locks those past their allowance.
 pub async fn record_failure(
     db: &Db,

@@ -239,10 +239,12 @@ pub enum TxKind {
     CreditNote,
     Refund,
     Adjustment,
+    /// A hotspot package sold for cash to nobody in particular: revenue with no receivable.
+    Sale,
 }
 
 impl TxKind {
-    pub const ALL: [TxKind; 7] = [
+    pub const ALL: [TxKind; 8] = [
         TxKind::Invoice,
         TxKind::Payment,
         TxKind::Waiver,
@@ -250,6 +252,7 @@ impl TxKind {
         TxKind::CreditNote,
         TxKind::Refund,
         TxKind::Adjustment,
+        TxKind::Sale,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -261,6 +264,7 @@ impl TxKind {
             TxKind::CreditNote => "credit_note",
             TxKind::Refund => "refund",
             TxKind::Adjustment => "adjustment",
+            TxKind::Sale => "sale",
         }
     }
 
@@ -273,6 +277,7 @@ impl TxKind {
             TxKind::CreditNote => "Credit note",
             TxKind::Refund => "Refund",
             TxKind::Adjustment => "Adjustment",
+            TxKind::Sale => "Hotspot sale",
         }
     }
 
@@ -563,6 +568,8 @@ pub struct BillingSummary {
     pub waived_minor: i64,
     pub credited_minor: i64,
     pub cancelled_minor: i64,
+    /// Hotspot packages sold (VAT included): collected without an invoice.
+    pub sold_minor: i64,
     /// Owed on all open invoices at the end of the period.
     pub outstanding_minor: i64,
     /// Unallocated customer credit at the end of the period.

@@ -2,7 +2,7 @@
 //! of the customer panel, Settings → Billing (VAT, KRA PIN, terms, "Run billing now") and the
 //! money summary on `/app/reports`.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::Form, hooks::use_query_map};
@@ -36,11 +36,10 @@ fn error_text(err: &AppError) -> String {
 /// A date as the ISP's staff read it: in its zone, whose offset the server sends with the data
 /// (the browser does not know the ISP's zone).
 fn day(at: DateTime<Utc>, utc_offset_seconds: i32) -> String {
-    let offset = FixedOffset::east_opt(utc_offset_seconds).unwrap_or_else(|| Utc.fix());
-    at.with_timezone(&offset).format("%-d %b %Y").to_string()
+    crate::customers::pages::day_month_year(
+        crate::customers::pages::in_zone(at, utc_offset_seconds).date(),
+    )
 }
-
-use chrono::Offset;
 
 impl InvoiceQuery {
     pub fn to_query_string(&self, open: Option<Uuid>) -> String {
@@ -630,6 +629,7 @@ pub fn ReportsPage() -> impl IntoView {
                             <Stat label="Waived" value=s.waived_minor id="waived" />
                             <Stat label="Credited" value=s.credited_minor id="credited" />
                             <Stat label="Cancelled" value=s.cancelled_minor id="cancelled" />
+                            <Stat label="Hotspot sales" value=s.sold_minor id="sold" />
                             <Stat label="Outstanding" value=s.outstanding_minor id="outstanding" />
                             <Stat label="Customer credit" value=s.customer_credit_minor id="credit" />
                             <Stat label="VAT invoiced" value=s.vat_minor id="vat" />

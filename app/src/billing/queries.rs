@@ -423,7 +423,8 @@ pub async fn summary(
                     s.vat_minor -= r.amount;
                 }
             }
-            (Some(TxKind::Payment), account) => {
+            (Some(TxKind::Sale), _) if revenue_or_vat => s.sold_minor -= r.amount,
+            (Some(TxKind::Payment | TxKind::Sale), account) => {
                 if let Some(channel) = account.strip_prefix("clearing:").and_then(Channel::parse) {
                     s.collected_minor += r.amount;
                     match by_channel.iter_mut().find(|(c, _)| *c == channel) {

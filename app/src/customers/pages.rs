@@ -65,12 +65,33 @@ impl CustomerQuery {
 }
 
 /// Dates as the ISP reads them, in its own zone (the offset the server sent, so the server's
-/// render and the browser's agree).
+/// render and the browser's agree): "29 Nov 2026 14:05".
 pub fn local_time(at: DateTime<Utc>, offset_seconds: i32) -> String {
+    use chrono::Timelike;
+    let local = in_zone(at, offset_seconds);
+    format!(
+        "{} {:02}:{:02}",
+        day_month_year(local.date()),
+        local.hour(),
+        local.minute()
+    )
+}
+
+/// `at` on the ISP's wall clock.
+pub fn in_zone(at: DateTime<Utc>, offset_seconds: i32) -> chrono::NaiveDateTime {
     let offset = FixedOffset::east_opt(offset_seconds).unwrap_or(Utc.fix());
-    at.with_timezone(&offset)
-        .format("%-d %b %Y %H:%M")
-        .to_string()
+    at.with_timezone(&offset).naive_local()
+}
+
+/// "29 Nov 2026". Written out rather than with chrono's `format("%-d %b %Y")`, whose format-string
+/// interpreter would otherwise be shipped in the subscriber pages' small bundles.
+pub fn day_month_year(date: NaiveDate) -> String {
+    use chrono::Datelike;
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.get(date.month0() as usize).copied().unwrap_or("");
+    format!("{} {month} {}", date.day(), date.year())
 }
 
 use chrono::Offset;
@@ -819,5 +840,32 @@ fn RouterOptions(routers: Signal<Vec<(Uuid, String)>>, selected: Option<Uuid>) -
                 }).collect_view()
             })}
         </Suspense>
+    }
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::*;
+
+    #[test]
+    fn dates_read_as_chrono_would_write_them() {
+        for (at, offset) in [
+            ("2026-11-29T11:05:00Z", 3 * 3600),
+            ("2026-12-31T21:30:00Z", 3 * 3600),
+            ("2027-01-01T00:00:00Z", 0),
+            ("2026-02-28T23:59:59Z", -5 * 3600),
+        ] {
+            let at: DateTime<Utc> = at.parse().unwrap();
+            let zone = FixedOffset::east_opt(offset).unwrap();
+            let local = at.with_timezone(&zone);
+            assert_eq!(
+                local_time(at, offset),
+                local.format("%-d %b %Y %H:%M").to_string()
+            );
+            assert_eq!(
+                day_month_year(local.date_naive()),
+                local.format("%-d %b %Y").to_string()
+            );
+        }
     }
 }

@@ -2,5 +2,6 @@
 
 pub mod model;
 mod pages;
+pub mod public;
 
 pub use pages::{OperatorLayout, WorkspaceResource};

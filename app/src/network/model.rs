@@ -303,6 +303,9 @@ pub struct RouterDetail {
     /// What to paste into the router: the agent's install script, or the RADIUS settings with
     /// the shared secret (owner/admin only).
     pub install_script: Option<String>,
+    /// The hotspot's walled-garden lines (owner/admin only; `login.html` is downloaded from
+    /// `/app/routers/{id}/login.html`).
+    pub hotspot_setup: Option<String>,
 }
 
 impl CommandRow {

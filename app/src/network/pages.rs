@@ -278,6 +278,7 @@ pub fn RouterPage() -> impl IntoView {
                 let seen = r.last_seen_at.map(|t| local_time(t, offset)).unwrap_or_else(|| "never".into());
                 let address = r.host.clone().map(|h| match r.port { Some(p) => format!("{h}:{p}"), None => h }).unwrap_or_else(|| "—".into());
                 let script = d.install_script.clone();
+                let hotspot_setup = d.hotspot_setup.clone();
                 let has_failed = r.failed > 0;
                 view! {
                     <header class="page-header">
@@ -332,6 +333,15 @@ pub fn RouterPage() -> impl IntoView {
                                 </p>
                             </section>
                         }
+                    })}
+                    {hotspot_setup.map(|lines| view! {
+                        <section class="card" aria-labelledby="hotspot-title">
+                            <h2 id="hotspot-title">"Hotspot login page"</h2>
+                            <p>"To sell packages on this router's hotspot, put this "<code>"login.html"</code>" in the router's "<code>"hotspot"</code>" folder (WinBox → Files, drag it in, replacing the old one). Visitors then land on your WiFi page, buy by M-Pesa or type a voucher, and are logged in."</p>
+                            <p><a class="button button-secondary button-small" href=format!("/app/routers/{rid}/login.html") download="login.html" data-testid="hotspot-login-download">"Download login.html"</a></p>
+                            <p>"Then let visitors reach this server before they log in, and allow log-in by plain password (the page posts the code itself):"</p>
+                            <textarea class="code-block" readonly rows="3" data-testid="hotspot-setup">{lines}</textarea>
+                        </section>
                     })}
                     <section class="card" aria-labelledby="queue-title">
                         <h2 id="queue-title">"Commands"</h2>

@@ -156,6 +156,10 @@ pub async fn detail(state: &AppState, staff: &Staff, id: Uuid) -> Result<RouterD
         }
         RouterMode::Rest | RouterMode::Api => None,
     };
+    let hotspot_setup = staff
+        .role
+        .can(Permission::ManageRouters)
+        .then(|| crate::hotspot::model::walled_garden_lines(&public_url(state)));
     tx.commit().await?;
     Ok(RouterDetail {
         router,
@@ -165,6 +169,7 @@ pub async fn detail(state: &AppState, staff: &Staff, id: Uuid) -> Result<RouterD
         cut_off,
         reconnect,
         install_script,
+        hotspot_setup,
     })
 }
 

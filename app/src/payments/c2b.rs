@@ -225,9 +225,13 @@ pub async fn apply_batch(
     let references: Vec<&str> = claimed.iter().map(|c| c.c2b.trans_id.trim()).collect();
     // A receipt may have been credited already through an STK callback.
     let credited = events::payments_by_reference(&mut tx, "mpesa", &references).await?;
+    let sold = events::sold_receipts(&mut tx, &references).await?;
     let fresh: Vec<&Claimed> = claimed
         .iter()
-        .filter(|c| !credited.contains_key(c.c2b.trans_id.trim()))
+        .filter(|c| {
+            let receipt = c.c2b.trans_id.trim();
+            !credited.contains_key(receipt) && !sold.contains(receipt)
+        })
         .collect();
     let typed: Vec<&str> = fresh
         .iter()
@@ -241,6 +245,10 @@ pub async fn apply_batch(
         if let Some(payment) = credited.get(c.c2b.trans_id.trim()) {
             tracing::info!(trans_id = %c.c2b.trans_id, %payment, "C2B confirmation of a receipt already credited");
             outcomes.push((c.event, Outcome::Ignored));
+            applied.insert(c.event, Applied::Replay);
+        } else if sold.contains(c.c2b.trans_id.trim()) {
+            tracing::info!(trans_id = %c.c2b.trans_id, "C2B confirmation of a hotspot sale already settled");
+            outcomes.push((c.event, Outcome::Sold));
             applied.insert(c.event, Applied::Replay);
         }
     }

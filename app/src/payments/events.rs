@@ -43,6 +43,8 @@ impl EventKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Credited(Uuid),
+    /// A hotspot package paid for and handed out as a voucher.
+    Sold,
     Unmatched,
     /// Nothing to apply: a failed result, an event we do not use, a payment already credited.
     Ignored,
@@ -105,6 +107,7 @@ pub async fn set_outcomes(tx: &mut TenantTx, outcomes: &[(Uuid, Outcome)]) -> Re
     for (event, outcome) in outcomes {
         let (text, payment) = match outcome {
             Outcome::Credited(payment) => ("credited", Some(*payment)),
+            Outcome::Sold => ("sold", None),
             Outcome::Unmatched => ("unmatched", None),
             Outcome::Ignored => ("ignored", None),
         };
@@ -202,6 +205,25 @@ pub async fn payment_by_reference(
     Ok(payments_by_reference(tx, channel, &[reference])
         .await?
         .remove(reference))
+}
+
+/// The M-Pesa receipts among `references` that already paid for hotspot sales (a paybill
+/// confirmation of the same receipt must not be credited again, nor queued as unmatched).
+pub async fn sold_receipts(
+    tx: &mut TenantTx,
+    references: &[&str],
+) -> Result<std::collections::HashSet<String>, AppError> {
+    let tenant = tx.tenant();
+    let rows = sqlx::query_scalar!(
+        r#"select receipt as "receipt!" from payment_requests
+            where tenant_id = $1 and source = 'hotspot' and status = 'paid'
+              and receipt = any($2)"#,
+        tenant.0,
+        references as &[&str]
+    )
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// The payments already recorded on `channel` under any of `references`, by reference.

@@ -50,17 +50,12 @@ pub fn PayPage() -> impl IntoView {
                     let (page, back) = page.await;
                     match page {
                         Ok(view) => view! { <PayCard code=code() page=view back /> }.into_any(),
-                        Err(AppError::NotFound { .. }) => view! {
-                            <section class="card auth-card" data-testid="pay-not-found">
-                                <h1>"Link not found"</h1>
-                                <p>"This payment link is not valid. Ask your internet provider for a new one."</p>
-                            </section>
-                        }.into_any(),
-                        Err(err) => view! {
-                            <section class="card auth-card">
-                                <p class="alert alert-danger" role="alert">{err.to_string()}</p>
-                            </section>
-                        }.into_any(),
+                        Err(err) => crate::layout::public::problem_card(
+                            err,
+                            "pay-not-found",
+                            "Link not found",
+                            "This payment link is not valid. Ask your internet provider for a new one.",
+                        ),
                     }
                 })}
             </Suspense>

@@ -19,7 +19,9 @@ use crate::{
         daraja::http,
         events::{self, EventKind, Outcome, UnmatchedIn},
         paystack_wire::{Authorization, Envelope, Event, Initialize, Transaction, signature_valid},
-        requests::{Settlement, customer_account, expire, fail, lock_by_ref, reschedule, settle},
+        requests::{
+            Settled, Settlement, customer_account, expire, fail, lock_by_ref, reschedule, settle,
+        },
         settings,
         stk::{Source, amount_due},
     },
@@ -267,7 +269,9 @@ async fn apply_verified(
         receipt: Some(&txn.reference),
         at: paid_at(txn, now),
     };
-    settle(tx, state, &request, paid).await
+    Ok(settle(tx, state, &request, paid)
+        .await?
+        .and_then(Settled::payment))
 }
 
 /// The payer is back from Paystack's page: verify by reference and apply (a webhook may have

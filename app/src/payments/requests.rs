@@ -106,7 +106,11 @@ pub async fn expire(
 pub struct Locked {
     pub id: Uuid,
     pub provider: String,
-    pub customer: Uuid,
+    /// None for a hotspot sale, which is for `plan` (on `router`) and nobody.
+    pub customer: Option<Uuid>,
+    pub plan: Option<Uuid>,
+    pub router: Option<Uuid>,
+    pub payer: String,
     pub invoice: Option<Uuid>,
     pub amount: i64,
     pub currency: String,
@@ -119,7 +123,10 @@ pub struct Locked {
 struct LockedRow {
     id: Uuid,
     provider: String,
-    customer_id: Uuid,
+    customer_id: Option<Uuid>,
+    plan_id: Option<Uuid>,
+    router_id: Option<Uuid>,
+    payer: String,
     invoice_id: Option<Uuid>,
     amount_minor: i64,
     currency: String,
@@ -134,6 +141,9 @@ impl From<LockedRow> for Locked {
             id: r.id,
             provider: r.provider,
             customer: r.customer_id,
+            plan: r.plan_id,
+            router: r.router_id,
+            payer: r.payer,
             invoice: r.invoice_id,
             amount: r.amount_minor,
             currency: r.currency,
@@ -153,7 +163,7 @@ pub async fn lock_by_ref(
     let tenant = tx.tenant();
     let row = sqlx::query_as!(
         LockedRow,
-        r#"select id, provider, customer_id, invoice_id, amount_minor, currency as "currency!", status,
+        r#"select id, provider, customer_id, plan_id, router_id, payer, invoice_id, amount_minor, currency as "currency!", status,
                   payment_id, provider_ref
            from payment_requests
           where tenant_id = $1 and provider = $2 and provider_ref = $3
@@ -172,7 +182,7 @@ pub async fn lock_by_id(tx: &mut TenantTx, id: Uuid) -> Result<Option<Locked>, A
     let tenant = tx.tenant();
     let row = sqlx::query_as!(
         LockedRow,
-        r#"select id, provider, customer_id, invoice_id, amount_minor, currency as "currency!", status,
+        r#"select id, provider, customer_id, plan_id, router_id, payer, invoice_id, amount_minor, currency as "currency!", status,
                   payment_id, provider_ref
            from payment_requests where tenant_id = $1 and id = $2 for update"#,
         tenant.0,
@@ -196,30 +206,64 @@ pub enum Settlement<'a> {
     },
 }
 
+/// A request already paid learns the receipt a later callback brings (the query that settled it
+/// had none).
+pub async fn learn_receipt(
+    tx: &mut TenantTx,
+    id: Uuid,
+    receipt: Option<&str>,
+) -> Result<(), AppError> {
+    let Some(receipt) = receipt else {
+        return Ok(());
+    };
+    let tenant = tx.tenant();
+    sqlx::query!(
+        "update payment_requests set receipt = coalesce(receipt, $3)
+          where tenant_id = $1 and id = $2",
+        tenant.0,
+        id,
+        receipt
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// What a paid request became.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    /// A customer's payment.
+    Payment(Uuid),
+    /// A hotspot package sold: the voucher.
+    Sale(Uuid),
+}
+
+impl Settled {
+    pub fn payment(self) -> Option<Uuid> {
+        match self {
+            Settled::Payment(id) => Some(id),
+            Settled::Sale(_) => None,
+        }
+    }
+}
+
 /// Applies a result to a locked request, once: a request already paid only learns its receipt.
-/// Returns the payment when this result is (or was) a payment.
+/// Returns what the request became when this result is (or was) a payment.
 pub async fn settle(
     tx: &mut TenantTx,
     state: &AppState,
     request: &Locked,
     result: Settlement<'_>,
-) -> Result<Option<Uuid>, AppError> {
+) -> Result<Option<Settled>, AppError> {
     let tenant = tx.tenant();
     let now = state.clock.now();
+    let Some(customer) = request.customer else {
+        return crate::hotspot::sale::settle(tx, state, request, result).await;
+    };
     match result {
         Settlement::Paid { receipt, .. } if request.status == RequestStatus::Paid => {
-            if let Some(receipt) = receipt {
-                sqlx::query!(
-                    "update payment_requests set receipt = coalesce(receipt, $3)
-                      where tenant_id = $1 and id = $2",
-                    tenant.0,
-                    request.id,
-                    receipt
-                )
-                .execute(tx.conn())
-                .await?;
-            }
-            Ok(request.payment)
+            learn_receipt(tx, request.id, receipt).await?;
+            Ok(request.payment.map(Settled::Payment))
         }
         Settlement::Paid {
             amount,
@@ -246,7 +290,7 @@ pub async fn settle(
                             &terms,
                             now,
                             &PaymentIn {
-                                customer: request.customer,
+                                customer,
                                 channel,
                                 amount,
                                 reference,
@@ -271,9 +315,11 @@ pub async fn settle(
             )
             .execute(tx.conn())
             .await?;
-            Ok(Some(payment))
+            Ok(Some(Settled::Payment(payment)))
         }
-        Settlement::Failed { .. } if request.status == RequestStatus::Paid => Ok(request.payment),
+        Settlement::Failed { .. } if request.status == RequestStatus::Paid => {
+            Ok(request.payment.map(Settled::Payment))
+        }
         Settlement::Failed { code, desc } => {
             fail(tx, request.id, &code, desc, now).await?;
             Ok(None)
@@ -300,7 +346,7 @@ pub async fn view(
     )
     .fetch_optional(tx.conn())
     .await?
-    .filter(|r| customer.is_none_or(|c| c == r.customer_id))
+    .filter(|r| customer.is_none_or(|c| Some(c) == r.customer_id))
     .ok_or_else(|| AppError::NotFound {
         what: "That payment request".into(),
     })?;

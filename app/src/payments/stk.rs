@@ -26,7 +26,8 @@ use crate::{
         events::{self, EventKind, Outcome, UnmatchedIn},
         model::RequestStatus,
         requests::{
-            Settlement, customer_account, expire, fail, lock_by_id, lock_by_ref, reschedule, settle,
+            Settled, Settlement, customer_account, expire, fail, lock_by_id, lock_by_ref,
+            reschedule, settle,
         },
         settings,
     },
@@ -183,7 +184,148 @@ pub async fn push(state: &AppState, tenant: TenantId, input: &PushIn) -> Result<
         return Ok(open);
     }
     tx.commit().await?;
+    send_prompt(
+        state,
+        tenant,
+        &Prompt {
+            id,
+            creds: &creds,
+            passkey: &passkey,
+            phone,
+            amount,
+            account: &account,
+            now,
+        },
+    )
+    .await?;
+    Ok(id)
+}
 
+/// A hotspot package to sell to whoever holds `phone`.
+#[derive(Debug, Clone)]
+pub struct SaleIn {
+    pub plan: Uuid,
+    /// The router the buyer stands behind, when the page knew it.
+    pub router: Option<Uuid>,
+    /// As typed: normalised here.
+    pub phone: String,
+}
+
+/// What the M-Pesa statement shows as the account of a hotspot sale.
+const SALE_ACCOUNT: &str = "WIFI";
+
+/// Writes a hotspot sale's request and sends its prompt: the plan's price, rounded up to whole
+/// shillings. A second press while a prompt waits on that phone returns the same request.
+#[tracing::instrument(level = "info", skip(state, input), fields(%tenant, plan = %input.plan))]
+pub async fn push_sale(
+    state: &AppState,
+    tenant: TenantId,
+    input: &SaleIn,
+) -> Result<Uuid, AppError> {
+    let phone = normalise_phone("phone", &input.phone)?;
+    let now = state.clock.now();
+    let mut tx = state.db.tenant(tenant).await?;
+    let price = sqlx::query_scalar!(
+        "select price_minor from plans
+          where tenant_id = $1 and id = $2 and kind = 'hotspot' and archived_at is null",
+        tenant.0,
+        input.plan
+    )
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or_else(|| AppError::invalid("plan", "is not on sale here"))?;
+    if price <= 0 {
+        return Err(AppError::invalid("plan", "is free: ask for a voucher"));
+    }
+    let amount = whole_shillings(price) * 100;
+    let creds = settings::mpesa_credentials(&mut tx, &state.secrets).await?;
+    let passkey = creds
+        .passkey
+        .clone()
+        .ok_or_else(|| AppError::invalid("mpesa_passkey", "is not set"))?;
+    // A router of another ISP (or none) is simply not known here: the voucher then works on
+    // whichever of the ISP's routers asks RADIUS about it.
+    let router = match input.router {
+        Some(router) => {
+            sqlx::query_scalar!(
+                "select id from routers where tenant_id = $1 and id = $2",
+                tenant.0,
+                router
+            )
+            .fetch_optional(tx.conn())
+            .await?
+        }
+        None => None,
+    };
+    let terms = invoices::terms(&mut tx).await?;
+    let id = Uuid::new_v4();
+    let inserted = sqlx::query!(
+        r#"insert into payment_requests (tenant_id, id, provider, source, payer, amount_minor,
+                                         currency, status, plan_id, router_id, created_at,
+                                         next_query_at)
+           values ($1, $2, 'mpesa', 'hotspot', $3, $4, $5, 'sending', $6, $7, $8, $9)
+           on conflict (tenant_id, payer)
+              where source = 'hotspot' and provider = 'mpesa' and status in ('sending', 'pending')
+              do nothing"#,
+        tenant.0,
+        id,
+        phone,
+        amount,
+        terms.currency,
+        input.plan,
+        router,
+        now,
+        now + WAIT
+    )
+    .execute(tx.conn())
+    .await?;
+    if inserted.rows_affected() == 0 {
+        let open = sqlx::query_scalar!(
+            "select id from payment_requests
+              where tenant_id = $1 and payer = $2 and source = 'hotspot' and provider = 'mpesa'
+                and status in ('sending', 'pending')",
+            tenant.0,
+            phone
+        )
+        .fetch_one(tx.conn())
+        .await?;
+        tx.commit().await?;
+        tracing::info!(request = %open, "a hotspot prompt is already waiting on this phone");
+        return Ok(open);
+    }
+    tx.commit().await?;
+    send_prompt(
+        state,
+        tenant,
+        &Prompt {
+            id,
+            creds: &creds,
+            passkey: &passkey,
+            phone,
+            amount,
+            account: SALE_ACCOUNT,
+            now,
+        },
+    )
+    .await?;
+    Ok(id)
+}
+
+/// A written request's prompt, ready to send.
+struct Prompt<'a> {
+    id: Uuid,
+    creds: &'a settings::MpesaCredentials,
+    passkey: &'a str,
+    phone: String,
+    /// Cents, whole shillings.
+    amount: i64,
+    account: &'a str,
+    now: DateTime<Utc>,
+}
+
+/// Sends the prompt of a request already written as `sending`, and records Daraja's answer.
+async fn send_prompt(state: &AppState, tenant: TenantId, p: &Prompt<'_>) -> Result<(), AppError> {
+    let (id, creds, now) = (p.id, p.creds, p.now);
     let stamp = timestamp(now);
     let (kind, party_b) = match (creds.kind.as_str(), &creds.till) {
         ("till", Some(till)) => ("CustomerBuyGoodsOnline", till.clone()),
@@ -191,15 +333,15 @@ pub async fn push(state: &AppState, tenant: TenantId, input: &PushIn) -> Result<
     };
     let body = StkPush {
         business_short_code: creds.shortcode.clone(),
-        password: stk_password(&creds.shortcode, &passkey, &stamp),
+        password: stk_password(&creds.shortcode, p.passkey, &stamp),
         timestamp: stamp,
         transaction_type: kind.into(),
-        amount: whole_shillings(amount),
-        party_a: phone.clone(),
+        amount: whole_shillings(p.amount),
+        party_a: p.phone.clone(),
         party_b,
-        phone_number: phone,
+        phone_number: p.phone.clone(),
         call_back_url: daraja::stk_callback_url(state, tenant).await?,
-        account_reference: clip(&account, ACCOUNT_REFERENCE_MAX),
+        account_reference: clip(p.account, ACCOUNT_REFERENCE_MAX),
         transaction_desc: clip("Internet", TRANSACTION_DESC_MAX),
     };
     let body = serde_json::to_value(&body).map_err(|e| AppError::internal(&e))?;
@@ -262,7 +404,7 @@ pub async fn push(state: &AppState, tenant: TenantId, input: &PushIn) -> Result<
         }
     }
     tx.commit().await?;
-    Ok(id)
+    Ok(())
 }
 
 /// Applies an STK callback, in one transaction. A replay changes nothing.
@@ -301,7 +443,8 @@ pub async fn callback(
                 at: paid_at,
             };
             match settle(&mut tx, state, &request, paid).await? {
-                Some(payment) => Outcome::Credited(payment),
+                Some(Settled::Payment(payment)) => Outcome::Credited(payment),
+                Some(Settled::Sale(_)) => Outcome::Sold,
                 None => Outcome::Ignored,
             }
         }
@@ -338,6 +481,10 @@ pub async fn callback(
         events::set_outcome(&mut tx, event, outcome).await?;
     }
     tx.commit().await?;
+    if outcome == Outcome::Sold {
+        // The buyer's code is in the SMS outbox now.
+        state.sms.nudge();
+    }
     tracing::info!(
         checkout,
         code = result.result_code,
@@ -424,7 +571,12 @@ async fn poll_one(
                 receipt: None,
                 at: now,
             };
-            settle(&mut tx, state, &request, paid).await?;
+            if let Some(Settled::Sale(_)) = settle(&mut tx, state, &request, paid).await? {
+                tx.commit().await?;
+                state.sms.nudge();
+                tracing::info!(checkout, "hotspot sale settled by query");
+                return Ok(());
+            }
             tracing::info!(checkout, "STK push settled as paid by query");
         }
         Ok(answer) => {

@@ -46,17 +46,12 @@ pub fn PortalPage() -> impl IntoView {
                     match page.await {
                         Ok(PortalView::Home(home)) => view! { <Home home /> }.into_any(),
                         Ok(PortalView::SignIn(start)) => view! { <SignIn start /> }.into_any(),
-                        Err(AppError::NotFound { .. }) => view! {
-                            <section class="card auth-card" data-testid="portal-not-found">
-                                <h1>"Portal not found"</h1>
-                                <p>"Check the address your internet provider gave you."</p>
-                            </section>
-                        }.into_any(),
-                        Err(err) => view! {
-                            <section class="card auth-card">
-                                <p class="alert alert-danger" role="alert">{err.to_string()}</p>
-                            </section>
-                        }.into_any(),
+                        Err(err) => crate::layout::public::problem_card(
+                            err,
+                            "portal-not-found",
+                            "Portal not found",
+                            "Check the address your internet provider gave you.",
+                        ),
                     }
                 })}
             </Suspense>

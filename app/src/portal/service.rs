@@ -64,7 +64,7 @@ pub async fn start(state: &AppState, slug: &str) -> Result<PortalStart, AppError
     })
 }
 
-async fn has_logo(tx: &mut TenantTx) -> Result<bool, AppError> {
+pub(crate) async fn has_logo(tx: &mut TenantTx) -> Result<bool, AppError> {
     let tenant = tx.tenant();
     Ok(sqlx::query_scalar!(
         r#"select exists(select 1 from tenant_logos where tenant_id = $1) as "found!""#,
@@ -101,17 +101,8 @@ fn new_code() -> Result<String, AppError> {
 /// afresh each hour (the key names the hour) rather than building up for ever.
 pub const CODE_REQUESTS_PER_ADDRESS_HOUR: i32 = 60;
 
-/// The address's throttle key for `what` this hour, with its allowance.
 fn ip_keys(meta: &RequestMeta, what: &str, free: i32, now: DateTime<Utc>) -> Vec<(String, i32)> {
-    let hour = now.timestamp().div_euclid(3600);
-    meta.ip
-        .map(|ip| {
-            vec![(
-                format!("portal-{what}-{hour}-{}", throttle::ip_key(ip)),
-                free,
-            )]
-        })
-        .unwrap_or_default()
+    throttle::hourly_ip_keys(meta.ip, &format!("portal-{what}"), free, now)
 }
 
 /// Sends a sign-in code to `phone` if it is a customer's; answers the same either way.

@@ -86,44 +86,18 @@ pub async fn generate(
         }
         Err(e) => return Err(e.into()),
     }
-    // Codes are random; one already taken (or equal to a service's user name) is drawn again.
-    let mut made = 0;
-    for _ in 0..5 {
-        let wanted = usize::try_from(input.count - made).unwrap_or(0);
-        if wanted == 0 {
-            break;
-        }
-        let codes = (0..wanted)
-            .map(|_| new_code())
-            .collect::<Result<Vec<_>, _>>()?;
-        let ids: Vec<Uuid> = codes.iter().map(|_| Uuid::new_v4()).collect();
-        let added = sqlx::query!(
-            r#"insert into vouchers (tenant_id, id, batch_id, code, plan_id, router_id, expires_at,
-                                     created_at, updated_at)
-               select $1, t.id, $2, t.code, $3, $4, $5, $6, $6
-                 from unnest($7::uuid[], $8::text[]) as t(id, code)
-                where not exists (select 1 from services s
-                                   where s.tenant_id = $1 and lower(s.username) = lower(t.code))
-               on conflict (tenant_id, code) do nothing"#,
-            tenant.0,
+    insert_codes(
+        &mut tx,
+        &NewCodes {
             batch,
-            input.plan_id,
-            input.router_id,
+            plan: input.plan_id,
+            router: input.router_id,
             expires_at,
             now,
-            &ids,
-            &codes
-        )
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
-        made += i32::try_from(added).unwrap_or(0);
-    }
-    if made != input.count {
-        return Err(AppError::internal(&std::io::Error::other(
-            "could not draw enough unused voucher codes",
-        )));
-    }
+            count: input.count,
+        },
+    )
+    .await?;
     record(
         &mut tx,
         Entry {
@@ -146,6 +120,65 @@ pub async fn generate(
     Ok(batch)
 }
 
+/// Vouchers to add to a batch.
+pub struct NewCodes {
+    pub batch: Uuid,
+    pub plan: Uuid,
+    pub router: Option<Uuid>,
+    pub expires_at: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+    pub count: i32,
+}
+
+/// Adds `count` vouchers with fresh codes to a batch. Returns their ids and codes.
+pub async fn insert_codes(
+    tx: &mut TenantTx,
+    new: &NewCodes,
+) -> Result<Vec<(Uuid, String)>, AppError> {
+    let tenant = tx.tenant();
+    // Codes are random; one already taken (or equal to a service's user name) is drawn again.
+    let mut made: Vec<(Uuid, String)> = Vec::new();
+    for _ in 0..5 {
+        let wanted = usize::try_from(new.count)
+            .unwrap_or(0)
+            .saturating_sub(made.len());
+        if wanted == 0 {
+            break;
+        }
+        let codes = (0..wanted)
+            .map(|_| new_code())
+            .collect::<Result<Vec<_>, _>>()?;
+        let ids: Vec<Uuid> = codes.iter().map(|_| Uuid::new_v4()).collect();
+        let added = sqlx::query!(
+            r#"insert into vouchers (tenant_id, id, batch_id, code, plan_id, router_id, expires_at,
+                                     created_at, updated_at)
+               select $1, t.id, $2, t.code, $3, $4, $5, $6, $6
+                 from unnest($7::uuid[], $8::text[]) as t(id, code)
+                where not exists (select 1 from services s
+                                   where s.tenant_id = $1 and lower(s.username) = lower(t.code))
+               on conflict (tenant_id, code) do nothing
+               returning id, code"#,
+            tenant.0,
+            new.batch,
+            new.plan,
+            new.router,
+            new.expires_at,
+            new.now,
+            &ids,
+            &codes
+        )
+        .fetch_all(tx.conn())
+        .await?;
+        made.extend(added.into_iter().map(|r| (r.id, r.code)));
+    }
+    if made.len() != usize::try_from(new.count).unwrap_or(0) {
+        return Err(AppError::internal(&std::io::Error::other(
+            "could not draw enough unused voucher codes",
+        )));
+    }
+    Ok(made)
+}
+
 /// The vouchers page: recent batches with their counts, and the newest vouchers matching the
 /// filters.
 pub async fn page(
@@ -166,7 +199,7 @@ pub async fn page(
              join plans p on p.tenant_id = b.tenant_id and p.id = b.plan_id
              left join routers r on r.tenant_id = b.tenant_id and r.id = b.router_id
              left join vouchers v on v.tenant_id = b.tenant_id and v.batch_id = b.id
-            where b.tenant_id = $1
+            where b.tenant_id = $1 and not b.sold
             group by b.id, b.created_at, p.name, r.name, b.count
             order by b.created_at desc
             limit 50"#,
