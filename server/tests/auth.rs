@@ -360,3 +360,53 @@ async fn a_password_hashed_with_old_parameters_is_upgraded_at_sign_in() {
         "{stored}"
     );
 }
+
+/// An address's failures a day apart start the count afresh (an office or a mobile network's
+/// shared address is not locked for ever by failures spread over months), while failures in
+/// quick succession still lock it.
+#[tokio::test]
+async fn an_addresss_failures_a_day_apart_start_afresh() {
+    use app::auth::throttle;
+    let test_db = fresh_database().await;
+    let db = test_db.db();
+    let key = throttle::ip_key("198.51.100.20".parse().unwrap());
+    let keys = vec![(key.clone(), throttle::IP_FREE_FAILURES)];
+    let t0 = chrono::Utc::now();
+    for i in 0..throttle::IP_FREE_FAILURES {
+        throttle::record_failure(&db, &keys, t0 + Duration::seconds(i.into()))
+            .await
+            .unwrap();
+    }
+    let locked =
+        throttle::locked_until(&db, std::slice::from_ref(&key), t0 + Duration::seconds(21))
+            .await
+            .unwrap();
+    assert!(
+        locked.is_some(),
+        "twenty failures in a row lock the address"
+    );
+
+    let later = t0 + Duration::days(1) + Duration::hours(2);
+    throttle::record_failure(&db, &keys, later).await.unwrap();
+    let locked = throttle::locked_until(&db, std::slice::from_ref(&key), later)
+        .await
+        .unwrap();
+    assert!(
+        locked.is_none(),
+        "a failure a day later is the first of a new count"
+    );
+
+    for i in 1..throttle::IP_FREE_FAILURES {
+        throttle::record_failure(&db, &keys, later + Duration::seconds(i.into()))
+            .await
+            .unwrap();
+    }
+    let locked = throttle::locked_until(
+        &db,
+        std::slice::from_ref(&key),
+        later + Duration::seconds(21),
+    )
+    .await
+    .unwrap();
+    assert!(locked.is_some(), "and twenty in a row lock it again");
+}

@@ -2,8 +2,8 @@
 //!
 //! Keys are SHA-256 digests (`account:…` of the normalised email, `ip:…` of the address), so the
 //! table holds no personal data in the clear and serves every tenant. A key is locked after a
-//! number of consecutive failures, for 30 s doubling with each further failure up to an hour; a
-//! success clears it. Answers stay generic: the lock says "try again later", never whether the
+//! number of failures (each within a day of the one before), for 30 s doubling with each further
+//! failure up to an hour; a success clears an account's key. Answers stay generic: the lock says "try again later", never whether the
 //! account exists.
 
 use crate::{auth::session::hex, db::Db, error::AppError};
@@ -91,10 +91,15 @@ pub async fn record_failure(
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     for (key, free) in keys {
+        // Failures a day apart start the count afresh: without a window an office's or a
+        // mobile network's shared address collected failures for ever and was locked at each
+        // new one; within a day, repeated guessing still locks and backs off.
         let failures: i32 = sqlx::query_scalar!(
             r#"insert into auth_throttle (key, failures, updated_at) values ($1, 1, $2)
                on conflict (key) do update
-                 set failures = auth_throttle.failures + 1, updated_at = $2
+                 set failures = case when auth_throttle.updated_at < $2 - interval '1 day' then 1
+                                     else auth_throttle.failures + 1 end,
+                     updated_at = $2
                returning failures"#,
             key,
             now

@@ -135,20 +135,32 @@ pub async fn send_due(state: &AppState) -> Result<usize, AppError> {
     for (tenant, id) in due {
         while tasks.len() >= IN_FLIGHT {
             if let Some(done) = tasks.join_next().await {
-                tried += usize::from(matches!(done, Ok(Ok(true))));
+                tried += finished(done);
             }
         }
         let (state, gateway) = (state.clone(), gateway.clone());
         tasks.spawn(async move { send_one(&state, client, &gateway, tenant, id).await });
     }
     while let Some(done) = tasks.join_next().await {
-        match done {
-            Ok(Ok(sent)) => tried += usize::from(sent),
-            Ok(Err(err)) => tracing::error!(error = %err, "sending a text message"),
-            Err(err) => tracing::error!(error = %err, "a text message task failed"),
-        }
+        tried += finished(done);
     }
     Ok(tried)
+}
+
+/// One send task's end: 1 when it sent, and its error logged when it failed (whether it was
+/// joined to free a slot or at the end of the round).
+fn finished(done: Result<Result<bool, AppError>, tokio::task::JoinError>) -> usize {
+    match done {
+        Ok(Ok(sent)) => usize::from(sent),
+        Ok(Err(err)) => {
+            tracing::error!(error = %err, "sending a text message");
+            0
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "a text message task failed");
+            0
+        }
+    }
 }
 
 /// Claims, sends and records one message; `false` when another sender had it.
