@@ -121,7 +121,17 @@ export async function startServer(options = {}) {
       child.kill('SIGKILL');
       await exited;
     }
-    psql(ownerUrl, `drop database if exists "${database}" with (force)`);
+    // The server has exited, but PostgreSQL may not yet have ended its backends; `with (force)`
+    // cannot end them for the owner role (they belong to the runtime role), so wait for them.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        psql(ownerUrl, `drop database if exists "${database}" with (force)`);
+        break;
+      } catch (err) {
+        if (attempt >= 40) throw err;
+        await sleep(250);
+      }
+    }
     return result;
   }
   return { url, logs, stop };

@@ -75,12 +75,9 @@ impl Db {
     /// confirmation is stored in two round trips plus its insert and commit. `None` (and
     /// nothing left open) when no ISP has that hash.
     pub async fn hook_tenant(&self, hash_hex: &str) -> Result<Option<TenantTx>, sqlx::Error> {
-        // The hash is checked to be hex, so it can go into the BEGIN round trip as text.
-        if hash_hex.is_empty() || !hash_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let Some(mut tx) = self.begin_lookup("app.hook_token_hash", hash_hex).await? else {
             return Ok(None);
-        }
-        let begin = format!("begin; select set_config('app.hook_token_hash', '{hash_hex}', true)");
-        let mut tx = self.pool.begin_with(AssertSqlSafe(begin)).await?;
+        };
         // The row found switches the transaction to its tenant as it is read.
         let found = sqlx::query!(
             r#"select tenant_id, set_config('app.tenant_id', tenant_id::text, true) as switched
@@ -89,16 +86,7 @@ impl Db {
         )
         .fetch_optional(&mut *tx)
         .await?;
-        match found {
-            Some(row) => Ok(Some(TenantTx {
-                tx,
-                tenant: TenantId(row.tenant_id),
-            })),
-            None => {
-                tx.commit().await?;
-                Ok(None)
-            }
-        }
+        Self::switched(tx, found.map(|row| row.tenant_id)).await
     }
 
     /// The ISP whose payment hook token hashes to `hash_hex`; see `hook_tenant`.
@@ -159,12 +147,12 @@ impl Db {
         &self,
         token_hash_hex: &str,
     ) -> Result<Option<TenantTx>, sqlx::Error> {
-        if token_hash_hex.is_empty() || !token_hash_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let Some(mut tx) = self
+            .begin_lookup("app.portal_token_hash", token_hash_hex)
+            .await?
+        else {
             return Ok(None);
-        }
-        let begin =
-            format!("begin; select set_config('app.portal_token_hash', '{token_hash_hex}', true)");
-        let mut tx = self.pool.begin_with(AssertSqlSafe(begin)).await?;
+        };
         let found = sqlx::query!(
             r#"select tenant_id, set_config('app.tenant_id', tenant_id::text, true) as switched
                  from portal_sessions where token_hash = decode($1, 'hex')"#,
@@ -172,10 +160,34 @@ impl Db {
         )
         .fetch_optional(&mut *tx)
         .await?;
-        match found {
-            Some(row) => Ok(Some(TenantTx {
+        Self::switched(tx, found.map(|row| row.tenant_id)).await
+    }
+
+    /// A transaction that can see one row through a lookup policy: `setting` is set to the hex
+    /// hash in the BEGIN round trip (checked to be hex first, so it can go in as text). `None`,
+    /// with nothing opened, when `hash_hex` is not hex.
+    async fn begin_lookup(
+        &self,
+        setting: &'static str,
+        hash_hex: &str,
+    ) -> Result<Option<Transaction<'static, Postgres>>, sqlx::Error> {
+        if hash_hex.is_empty() || !hash_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let begin = format!("begin; select set_config('{setting}', '{hash_hex}', true)");
+        Ok(Some(self.pool.begin_with(AssertSqlSafe(begin)).await?))
+    }
+
+    /// A lookup's transaction as the tenant transaction of the row it found (whose query switched
+    /// `app.tenant_id` as it read it), or committed and closed when it found none.
+    async fn switched(
+        tx: Transaction<'static, Postgres>,
+        tenant: Option<Uuid>,
+    ) -> Result<Option<TenantTx>, sqlx::Error> {
+        match tenant {
+            Some(tenant) => Ok(Some(TenantTx {
                 tx,
-                tenant: TenantId(row.tenant_id),
+                tenant: TenantId(tenant),
             })),
             None => {
                 tx.commit().await?;
