@@ -10,12 +10,38 @@ pub const SURFACES: [(&str, &str); 3] = [
     ("/hotspot/", "jasiyo_hotspot"),
 ];
 
+/// A public page, rendered from a root of its own (see `crate::surface`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Surface {
+    Pay,
+    Portal,
+    Hotspot,
+}
+
+impl Surface {
+    /// The public page at this address: its prefix and one segment (`/portal/{isp}`, a trailing
+    /// slash allowed). Anything deeper is another route (a PDF) or not found.
+    pub fn of(path: &str) -> Option<Self> {
+        let (index, rest) = SURFACES
+            .iter()
+            .enumerate()
+            .find_map(|(i, (prefix, _))| path.strip_prefix(prefix).map(|rest| (i, rest)))?;
+        let key = rest.strip_suffix('/').unwrap_or(rest);
+        if key.is_empty() || key.contains('/') {
+            return None;
+        }
+        Some([Surface::Pay, Surface::Portal, Surface::Hotspot][index])
+    }
+
+    /// The file name of its bundle, without extension.
+    pub fn bundle(self) -> &'static str {
+        SURFACES[self as usize].1
+    }
+}
+
 /// The bundle of a public page's address, if it is one.
 pub fn public_bundle(path: &str) -> Option<&'static str> {
-    SURFACES
-        .iter()
-        .find(|(prefix, _)| path.starts_with(prefix))
-        .map(|(_, bundle)| *bundle)
+    Surface::of(path).map(Surface::bundle)
 }
 
 /// The options the page's hydration script is written from: a public page's own bundle, when it
@@ -23,14 +49,26 @@ pub fn public_bundle(path: &str) -> Option<&'static str> {
 /// hydrating every page from the main bundle).
 #[cfg(feature = "ssr")]
 pub fn for_request(mut options: leptos::config::LeptosOptions) -> leptos::config::LeptosOptions {
-    let bundle = leptos::prelude::use_context::<axum::http::request::Parts>()
-        .and_then(|parts| public_bundle(parts.uri.path()));
+    let bundle = public_bundle(&request_path());
     if let Some(bundle) = bundle
         && built(&options, bundle)
     {
         options.output_name = std::sync::Arc::from(bundle);
     }
     options
+}
+
+/// The path of the request being rendered ("" outside one).
+#[cfg(feature = "ssr")]
+pub fn request_path() -> String {
+    leptos::prelude::use_context::<axum::http::request::Parts>()
+        .map(|parts| parts.uri.path().to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(not(feature = "ssr"))]
+pub fn request_path() -> String {
+    String::new()
 }
 
 #[cfg(not(feature = "ssr"))]
@@ -67,5 +105,10 @@ mod tests {
         assert_eq!(public_bundle("/portal"), None);
         assert_eq!(public_bundle("/login"), None);
         assert_eq!(public_bundle("/payments"), None);
+        assert_eq!(public_bundle("/portal/demo/"), Some("jasiyo_portal"));
+        assert_eq!(public_bundle("/portal/"), None);
+        assert_eq!(public_bundle("/portal/demo/invoices/1/pdf"), None);
+        assert_eq!(Surface::of("/hotspot/demo"), Some(Surface::Hotspot));
+        assert_eq!(Surface::of("/pay/abc"), Some(Surface::Pay));
     }
 }

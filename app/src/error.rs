@@ -3,10 +3,7 @@
 //! Each variant carries what the user may see and nothing more: database and internal causes
 //! are logged on the server with a reference, and only the reference is sent.
 
-use leptos::server_fn::{
-    codec::JsonEncoding,
-    error::{FromServerFnError, ServerFnErrorErr},
-};
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -76,7 +73,8 @@ fn wait_label(seconds: u64) -> String {
 }
 
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    // Decoded from text, as the answers are (see `wire`).
+    type Encoder = crate::wire::TextJson;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         Self::Transport {

@@ -31,8 +31,10 @@ pub mod plans;
 pub mod portal;
 pub mod settings;
 pub mod staff;
+pub mod surface;
 pub mod tickets;
 pub mod vouchers;
+pub mod wire;
 pub mod workspace;
 
 #[cfg(feature = "ssr")]
@@ -59,6 +61,7 @@ use layout::model::Area;
 /// The HTML document the server streams around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let options = bundle::for_request(options);
+    let path = bundle::request_path();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -77,7 +80,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <MetaTags />
             </head>
             <body>
-                <App />
+                <Root path />
             </body>
         </html>
     }
@@ -144,24 +147,31 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// A public page's own root: the same head, router and fallback as [`App`] around that page's
-/// route alone, so the bundle built from it (`frontend-public`) carries nothing else. The server
-/// renders these pages inside `App`; the route must be the same as there, or hydration would
-/// not match.
+/// The root for an address: a public page's own (see `surface`), or [`App`]. The server renders
+/// and the main bundle hydrates through this, so both pick the same; a public page's own bundle
+/// mounts its root directly.
+#[component]
+pub fn Root(path: String) -> impl IntoView {
+    match bundle::Surface::of(&path) {
+        Some(bundle::Surface::Pay) => view! { <PayApp /> }.into_any(),
+        Some(bundle::Surface::Portal) => view! { <PortalApp /> }.into_any(),
+        Some(bundle::Surface::Hotspot) => view! { <HotspotApp /> }.into_any(),
+        None => view! { <App /> }.into_any(),
+    }
+}
+
+/// A public page's own root: the same head as [`App`] around that page alone, without a router
+/// (see `surface`), so the bundle built from it (`frontend-public`) carries nothing else.
 macro_rules! surface_app {
-    ($(#[$doc:meta])* $name:ident, $path:expr, $page:path) => {
+    ($(#[$doc:meta])* $name:ident, $page:path) => {
         $(#[$doc])*
         #[component]
         pub fn $name() -> impl IntoView {
             provide_meta_context();
-
+            surface::load_redirects();
             view! {
                 <DocumentHead />
-                <Router>
-                    <Routes fallback=areas::NotFound>
-                        <Route path=$path view=$page ssr=SsrMode::Async />
-                    </Routes>
-                </Router>
+                <$page />
             }
         }
     };
@@ -170,18 +180,15 @@ macro_rules! surface_app {
 surface_app!(
     /// `/pay/{code}` alone (bundle `jasiyo_pay`).
     PayApp,
-    path!("/pay/:code"),
     payments::pay_page::PayPage
 );
 surface_app!(
     /// `/portal/{isp}` alone (bundle `jasiyo_portal`).
     PortalApp,
-    path!("/portal/:slug"),
     portal::pages::PortalPage
 );
 surface_app!(
     /// `/hotspot/{isp}` alone (bundle `jasiyo_hotspot`).
     HotspotApp,
-    path!("/hotspot/:slug"),
     hotspot::pages::HotspotPage
 );

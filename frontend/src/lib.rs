@@ -8,5 +8,10 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // The root the server rendered for this address (`app::Root`): a public page's own, or the app.
+    let path = leptos::prelude::window()
+        .location()
+        .pathname()
+        .unwrap_or_default();
+    leptos::mount::hydrate_body(move || leptos::prelude::view! { <app::Root path /> });
 }

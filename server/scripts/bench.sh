@@ -555,8 +555,8 @@ connection measures the render time a phone waits for; 16 the same under load.
 | \`/hotspot/demo?…\` | $CONNECTIONS | $hot_rps | ${hot_p50} ms | ${hot_p99} ms | $hot_err | |
 
 Browser bundles as served (\`make release\`: views erased, wasm-opt -Oz, gzip and brotli copies;
-Chromium asks for brotli). Each public page has its own bundle (\`frontend-public\`), wasm plus
-its JS loader:
+Chromium asks for brotli). Each public page has its own bundle (\`frontend-public\`) and no
+client-side router (\`app::surface\`); wasm plus its JS loader:
 
 | Page | Bundle | Raw | gzip -9 | brotli | Budget: 250 KB compressed |
 |---|---|---:|---:|---:|---|

@@ -10,7 +10,7 @@ use crate::{
 };
 
 /// The ISP's hotspot page: its packages on sale.
-#[server(prefix = "/api", endpoint = "hotspot/page")]
+#[server(prefix = "/api", endpoint = "hotspot/page", output = crate::wire::Json)]
 pub async fn hotspot_page(slug: String) -> Result<HotspotView, AppError> {
     crate::error::respond(async move {
         let state = crate::state::app_state()?;
@@ -20,7 +20,7 @@ pub async fn hotspot_page(slug: String) -> Result<HotspotView, AppError> {
 }
 
 /// "Buy": sends the M-Pesa prompt for a package to `phone`.
-#[server(prefix = "/api", endpoint = "hotspot/buy")]
+#[server(prefix = "/api", endpoint = "hotspot/buy", output = crate::wire::Json)]
 pub async fn hotspot_buy(
     slug: String,
     plan: Uuid,
@@ -36,7 +36,7 @@ pub async fn hotspot_buy(
 }
 
 /// Where a purchase stands; once paid, its code.
-#[server(prefix = "/api", endpoint = "hotspot/status")]
+#[server(prefix = "/api", endpoint = "hotspot/status", output = crate::wire::Json)]
 pub async fn hotspot_status(slug: String, request: Uuid) -> Result<Purchase, AppError> {
     crate::error::respond(async move {
         let state = crate::state::app_state()?;
@@ -46,7 +46,7 @@ pub async fn hotspot_status(slug: String, request: Uuid) -> Result<Purchase, App
 }
 
 /// "Use voucher": checks a code before the device logs in with it.
-#[server(prefix = "/api", endpoint = "hotspot/voucher")]
+#[server(prefix = "/api", endpoint = "hotspot/voucher", output = crate::wire::Json)]
 pub async fn hotspot_redeem(slug: String, code: String) -> Result<Redeemed, AppError> {
     crate::error::respond(async move {
         let state = crate::state::app_state()?;

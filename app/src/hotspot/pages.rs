@@ -5,7 +5,6 @@
 
 use leptos::{html, prelude::*};
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
 use uuid::Uuid;
 
 use crate::{
@@ -26,9 +25,8 @@ const READY_POLLS: u32 = 15;
 
 #[component]
 pub fn HotspotPage() -> impl IntoView {
-    let params = use_params_map();
-    let slug = move || params.read().get("slug").unwrap_or_default();
-    let page = Resource::new(slug, hotspot_page);
+    let slug = crate::surface::page_url().key();
+    let page = Resource::new(move || slug.clone(), hotspot_page);
     let (hydrated, set_hydrated) = signal(false);
     Effect::new(move |_| set_hydrated.set(true));
     view! {
@@ -52,13 +50,13 @@ pub fn HotspotPage() -> impl IntoView {
 }
 
 /// What the router passed on in the page's address.
-fn router_params(query: &leptos_router::params::ParamsMap) -> RouterParams {
+fn router_params(query: &crate::surface::PageUrl) -> RouterParams {
     RouterParams {
-        router: query.get("router").and_then(|r| r.parse::<Uuid>().ok()),
-        mac: query.get("mac"),
-        ip: query.get("ip"),
-        link_login: query.get("link-login").and_then(|l| login_target(&l)),
-        link_orig: query.get("link-orig").and_then(|l| original_target(&l)),
+        router: query.query("router").and_then(|r| r.parse::<Uuid>().ok()),
+        mac: query.query("mac"),
+        ip: query.query("ip"),
+        link_login: query.query("link-login").and_then(|l| login_target(&l)),
+        link_orig: query.query("link-orig").and_then(|l| original_target(&l)),
     }
 }
 
@@ -78,8 +76,7 @@ fn problem<T>(result: Option<Result<T, AppError>>) -> Option<String> {
 
 #[component]
 fn Hotspot(page: HotspotView) -> impl IntoView {
-    let query = use_query_map();
-    let from_router = query.with_untracked(router_params);
+    let from_router = router_params(&crate::surface::page_url());
     let buy = ServerAction::<HotspotBuy>::new();
     let redeem = ServerAction::<HotspotRedeem>::new();
     let current: RwSignal<Option<Purchase>> = RwSignal::new(None);

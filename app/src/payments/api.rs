@@ -168,7 +168,7 @@ pub async fn payment_request_status(id: uuid::Uuid) -> Result<PaymentRequestView
 }
 
 /// The public payment page's facts. No sign-in: the code is the key.
-#[server(prefix = "/api", endpoint = "pay/page")]
+#[server(prefix = "/api", endpoint = "pay/page", output = crate::wire::Json)]
 pub async fn pay_link_page(code: String) -> Result<PayLinkView, AppError> {
     crate::error::respond(async move {
         let state = crate::state::app_state()?;
@@ -178,7 +178,7 @@ pub async fn pay_link_page(code: String) -> Result<PayLinkView, AppError> {
 }
 
 /// "Pay now" on the public payment page.
-#[server(prefix = "/api", endpoint = "pay/now")]
+#[server(prefix = "/api", endpoint = "pay/now", output = crate::wire::Json)]
 pub async fn pay_link_pay(code: String, phone: String) -> Result<PaymentRequestView, AppError> {
     crate::error::respond(async move {
         let state = crate::state::app_state()?;
@@ -188,7 +188,7 @@ pub async fn pay_link_pay(code: String, phone: String) -> Result<PaymentRequestV
 }
 
 /// The public payment page's live status.
-#[server(prefix = "/api", endpoint = "pay/status")]
+#[server(prefix = "/api", endpoint = "pay/status", output = crate::wire::Json)]
 pub async fn pay_link_status(
     code: String,
     request: uuid::Uuid,
@@ -201,7 +201,7 @@ pub async fn pay_link_status(
 }
 
 /// "Pay by card" on the public payment page: off to Paystack's checkout.
-#[server(prefix = "/api", endpoint = "pay/card")]
+#[server(prefix = "/api", endpoint = "pay/card", output = crate::wire::Json)]
 pub async fn pay_link_card(code: String, email: String) -> Result<(), AppError> {
     crate::error::respond(async move {
         let state = crate::state::app_state()?;

@@ -5,7 +5,6 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
 use uuid::Uuid;
 
 use crate::{
@@ -26,12 +25,11 @@ const POLL_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[component]
 pub fn PayPage() -> impl IntoView {
-    let params = use_params_map();
-    let query = use_query_map();
-    let code = move || params.read().get("code").unwrap_or_default();
+    let url = crate::surface::page_url();
+    let code = url.key();
     // Back from Paystack (`?reference=…`): verified first, so the page then shows what it paid.
     let page = Resource::new(
-        move || (code(), query.read().get("reference")),
+        move || (url.key(), url.query("reference")),
         |(code, reference)| async move {
             let back = match reference {
                 Some(reference) => Some(pay_link_return(code.clone(), reference).await),
@@ -46,10 +44,12 @@ pub fn PayPage() -> impl IntoView {
         <Title text="Pay" />
         <main class="auth-page pay-page" data-hydrated=move || hydrated.get().to_string()>
             <Suspense fallback=|| view! { <p class="muted" aria-busy="true">"Loading…"</p> }>
-                {move || Suspend::new(async move {
+                {move || {
+                let code = code.clone();
+                Suspend::new(async move {
                     let (page, back) = page.await;
                     match page {
-                        Ok(view) => view! { <PayCard code=code() page=view back /> }.into_any(),
+                        Ok(view) => view! { <PayCard code=code.clone() page=view back /> }.into_any(),
                         Err(err) => crate::layout::public::problem_card(
                             err,
                             "pay-not-found",
@@ -57,7 +57,7 @@ pub fn PayPage() -> impl IntoView {
                             "This payment link is not valid. Ask your internet provider for a new one.",
                         ),
                     }
-                })}
+                })}}
             </Suspense>
         </main>
     }

@@ -46,7 +46,7 @@ mod ssr {
 
 /// The portal's page: the signed-in subscriber's home, or the ISP's sign-in page (no error for
 /// not being signed in: that is the page's normal first state).
-#[server(prefix = "/api", endpoint = "portal/page")]
+#[server(prefix = "/api", endpoint = "portal/page", output = crate::wire::Json)]
 pub async fn portal_page(slug: String) -> Result<PortalView, AppError> {
     crate::error::respond(async move {
         let state = crate::state::app_state()?;
@@ -65,7 +65,7 @@ pub async fn portal_page(slug: String) -> Result<PortalView, AppError> {
 
 /// Sends a sign-in code by SMS (the same answer whether or not the number is a customer's),
 /// then shows the page that asks for it.
-#[server(prefix = "/api", endpoint = "portal/code")]
+#[server(prefix = "/api", endpoint = "portal/code", output = crate::wire::Json)]
 pub async fn portal_request_code(slug: String, phone: String) -> Result<(), AppError> {
     crate::error::respond(async move {
         let state = crate::state::app_state()?;
@@ -79,7 +79,7 @@ pub async fn portal_request_code(slug: String, phone: String) -> Result<(), AppE
 }
 
 /// Checks the code; signed in, the portal's home opens.
-#[server(prefix = "/api", endpoint = "portal/verify")]
+#[server(prefix = "/api", endpoint = "portal/verify", output = crate::wire::Json)]
 pub async fn portal_verify_code(slug: String, phone: String, code: String) -> Result<(), AppError> {
     crate::error::respond(async move {
         let state = crate::state::app_state()?;
@@ -94,7 +94,7 @@ pub async fn portal_verify_code(slug: String, phone: String, code: String) -> Re
 }
 
 /// Signs in with the account number and the subscriber's own password.
-#[server(prefix = "/api", endpoint = "portal/sign-in")]
+#[server(prefix = "/api", endpoint = "portal/sign-in", output = crate::wire::Json)]
 pub async fn portal_sign_in(
     slug: String,
     account: String,
@@ -114,7 +114,7 @@ pub async fn portal_sign_in(
 }
 
 /// The signed-in subscriber's home.
-#[server(prefix = "/api", endpoint = "portal/overview")]
+#[server(prefix = "/api", endpoint = "portal/overview", output = crate::wire::Json)]
 pub async fn portal_overview(slug: String) -> Result<PortalHome, AppError> {
     crate::error::respond(async move {
         let (state, who) = ssr::subscriber(&slug).await?;
@@ -124,7 +124,7 @@ pub async fn portal_overview(slug: String) -> Result<PortalHome, AppError> {
 }
 
 /// Sets the subscriber's password (for signing in with the account number).
-#[server(prefix = "/api", endpoint = "portal/password")]
+#[server(prefix = "/api", endpoint = "portal/password", output = crate::wire::Json)]
 pub async fn portal_set_password(slug: String, password: String) -> Result<(), AppError> {
     crate::error::respond(async move {
         let (state, who) = ssr::subscriber(&slug).await?;
@@ -135,7 +135,7 @@ pub async fn portal_set_password(slug: String, password: String) -> Result<(), A
 }
 
 /// Ends the portal session.
-#[server(prefix = "/api", endpoint = "portal/sign-out")]
+#[server(prefix = "/api", endpoint = "portal/sign-out", output = crate::wire::Json)]
 pub async fn portal_sign_out(slug: String) -> Result<(), AppError> {
     crate::error::respond(async move {
         match ssr::subscriber(&slug).await {
@@ -151,7 +151,7 @@ pub async fn portal_sign_out(slug: String) -> Result<(), AppError> {
 }
 
 /// Moves a service to another plan; the page then shows what is due for it.
-#[server(prefix = "/api", endpoint = "portal/change-plan")]
+#[server(prefix = "/api", endpoint = "portal/change-plan", output = crate::wire::Json)]
 pub async fn portal_change_plan(
     slug: String,
     service: uuid::Uuid,

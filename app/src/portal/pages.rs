@@ -4,7 +4,6 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
     customers::{model::ServiceStatus, pages::local_time},
@@ -25,17 +24,10 @@ use crate::{
 
 #[component]
 pub fn PortalPage() -> impl IntoView {
-    let params = use_params_map();
-    let location = leptos_router::hooks::use_location();
-    // Every form comes back to this same route with another query (signed in, signed out, plan
-    // changed, ticket sent): read the page again then.
-    let source = move || {
-        (
-            params.read().get("slug").unwrap_or_default(),
-            location.search.get(),
-        )
-    };
-    let page = Resource::new(source, |(slug, _)| portal_page(slug));
+    // Every form comes back to this page with another query (signed in, signed out, plan
+    // changed, ticket sent), which loads it again (`surface`).
+    let slug = crate::surface::page_url().key();
+    let page = Resource::new(move || slug.clone(), portal_page);
     let (hydrated, set_hydrated) = signal(false);
     Effect::new(move |_| set_hydrated.set(true));
     view! {
@@ -82,12 +74,12 @@ fn problem(result: Option<Result<(), AppError>>) -> Option<String> {
 
 #[component]
 fn SignIn(start: PortalStart) -> impl IntoView {
-    let query = use_query_map();
+    let url = crate::surface::page_url();
     let request = ServerAction::<PortalRequestCode>::new();
     let verify = ServerAction::<PortalVerifyCode>::new();
     let password = ServerAction::<PortalSignIn>::new();
     // The number a code went to (the request redirects here with it).
-    let sent_to = move || query.read().get("phone").filter(|p| !p.is_empty());
+    let sent_to = url.query("phone").filter(|p| !p.is_empty());
     let slug = start.slug.clone();
     let (slug2, slug3) = (slug.clone(), slug.clone());
     view! {
@@ -95,10 +87,9 @@ fn SignIn(start: PortalStart) -> impl IntoView {
             {start.has_logo.then(|| view! { <img class="portal-logo" src=format!("/portal/{}/logo", start.slug) alt="" height="48" /> })}
             <p class="pay-business" data-testid="portal-business">{start.business.clone()}</p>
             <h1>"Sign in to your account"</h1>
-            {move || query.read().get("signed_out").map(|_| view! { <p class="alert alert-info" role="status" data-testid="portal-signed-out">"You are signed out."</p> })}
-            {move || {
-                let (slug, slug2) = (slug.clone(), slug2.clone());
-                match sent_to() {
+            {url.query("signed_out").map(|_| view! { <p class="alert alert-info" role="status" data-testid="portal-signed-out">"You are signed out."</p> })}
+            {
+                match sent_to {
                 None => view! {
                     <ActionForm action=request>
                         <div class="form">
@@ -137,7 +128,7 @@ fn SignIn(start: PortalStart) -> impl IntoView {
                     </ActionForm>
                 }.into_any(),
                 }
-            }}
+            }
             <details class="pay-card-option">
                 <summary>"Sign in with your account number and password"</summary>
                 <ActionForm action=password>
@@ -174,7 +165,7 @@ fn Home(home: PortalHome) -> impl IntoView {
     let slug = home.slug.clone();
     let slug_out = slug.clone();
     let slug_pdf = slug.clone();
-    let query = use_query_map();
+    let changed = crate::surface::page_url().query("changed").is_some();
     let pay = home.pay.clone();
     let invoices = home.invoices.clone();
     view! {
@@ -191,7 +182,7 @@ fn Home(home: PortalHome) -> impl IntoView {
         <section class="card portal-card" aria-labelledby="portal-hello">
             <h1 id="portal-hello" data-testid="portal-customer">{pay.customer_name.clone()}</h1>
             <p class="muted">"Account " <code data-testid="portal-account-number">{pay.account_number.clone()}</code></p>
-            {move || query.read().get("changed").map(|_| view! {
+            {changed.then(|| view! {
                 <p class="alert alert-success" role="status" data-testid="portal-plan-changed">"Your plan was changed. Anything due for it is under Pay below."</p>
             })}
             {if home.services.is_empty() {

@@ -74,7 +74,7 @@ pub async fn close_ticket(id: Uuid) -> Result<(), AppError> {
 }
 
 /// The subscriber opens a ticket from the portal.
-#[server(prefix = "/api", endpoint = "portal/tickets/open")]
+#[server(prefix = "/api", endpoint = "portal/tickets/open", output = crate::wire::Json)]
 pub async fn portal_open_ticket(slug: String, form: TicketForm) -> Result<(), AppError> {
     crate::error::respond(async move {
         let state = crate::state::app_state()?;
@@ -90,7 +90,7 @@ pub async fn portal_open_ticket(slug: String, form: TicketForm) -> Result<(), Ap
 }
 
 /// The subscriber adds to one of their tickets.
-#[server(prefix = "/api", endpoint = "portal/tickets/reply")]
+#[server(prefix = "/api", endpoint = "portal/tickets/reply", output = crate::wire::Json)]
 pub async fn portal_reply_ticket(slug: String, id: Uuid, message: String) -> Result<(), AppError> {
     crate::error::respond(async move {
         let state = crate::state::app_state()?;

@@ -219,8 +219,7 @@ pub fn TicketPage() -> impl IntoView {
 pub fn PortalTickets(slug: String, tickets: Vec<Ticket>, offset: i32) -> impl IntoView {
     let open = ServerAction::<PortalOpenTicket>::new();
     let reply = ServerAction::<PortalReplyTicket>::new();
-    let query = use_query_map();
-    let focused = move || query.read().get("ticket");
+    let focused = crate::surface::page_url().query("ticket");
     let slug2 = slug.clone();
     view! {
         <section class="card portal-card" id="tickets" aria-labelledby="portal-tickets">
@@ -228,10 +227,7 @@ pub fn PortalTickets(slug: String, tickets: Vec<Ticket>, offset: i32) -> impl In
             {tickets.is_empty().then(|| view! { <p class="muted">"No tickets. If something is wrong, tell your provider below."</p> })}
             {tickets.into_iter().map(|t| {
                 let id = t.id.to_string();
-                let is_open = {
-                    let id = id.clone();
-                    move || focused().as_deref() == Some(id.as_str())
-                };
+                let is_open = focused.as_deref() == Some(id.as_str());
                 let slug = slug.clone();
                 view! {
                     <details class="portal-ticket" open=is_open data-testid="portal-ticket">
