@@ -139,6 +139,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("settings") view=settings::GeneralSettingsPage />
                     <Route path=path!("settings/billing") view=billing::pages::BillingSettingsPage />
                     <Route path=path!("settings/payments") view=payments::pages::PaymentSettingsPage />
+                    <Route path=path!("settings/messages") view=messaging::pages::MessageSettingsPage />
                     <Route path=path!("settings/staff") view=staff::pages::StaffPage />
                     <Route path=path!("settings/audit") view=audit::pages::AuditLogPage />
                 </ParentRoute>

@@ -201,6 +201,50 @@ async fn rows_without_account_numbers_match_on_phone_and_get_numbers() {
 }
 
 #[tokio::test]
+async fn the_message_language_is_imported_in_words_or_codes_and_exported() {
+    let mut isp = isp().await;
+    let bad = isp
+        .import("name,phone,language\nA,0712000009,French\n")
+        .await;
+    assert_eq!(bad["errors"][0]["column"], "language");
+    let csv = "name,phone,Language\nAchieng,0712000001,Kiswahili\nKamau,0712000002,sw\n\
+               Otieno,0712000003,English\nWanjiku,0712000004,\n";
+    assert_eq!(isp.import(csv).await["imported"], 4);
+    let mut tx = isp.db.db().tenant(isp.tenant).await.unwrap();
+    let languages: Vec<(String, String)> =
+        sqlx::query_as("select name, language from customers order by phone")
+            .fetch_all(tx.conn())
+            .await
+            .unwrap();
+    tx.commit().await.unwrap();
+    let expected = [
+        ("Achieng", "sw"),
+        ("Kamau", "sw"),
+        ("Otieno", "en"),
+        ("Wanjiku", "en"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(n, l)| (n.to_string(), l.to_string()))
+        .collect();
+    assert_eq!(languages, expected);
+    let export = isp.owner.get("/app/customers/export.csv").await;
+    let mut reader = csv::Reader::from_reader(export.body.as_bytes());
+    let column = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "language")
+        .unwrap();
+    let mut exported: Vec<String> = reader
+        .records()
+        .map(|r| r.unwrap()[column].to_string())
+        .collect();
+    exported.sort();
+    assert_eq!(exported, ["en", "en", "sw", "sw"]);
+}
+
+#[tokio::test]
 async fn the_export_has_the_import_columns_follows_the_filter_and_re_imports_as_is() {
     let mut isp = isp().await;
     isp.import(&big_file(30)).await;

@@ -130,6 +130,50 @@ async fn a_code_signs_in_once_and_not_after_five_minutes() {
 }
 
 #[tokio::test]
+async fn the_code_goes_in_the_subscribers_language_and_the_isps_own_words() {
+    let p = portal("portal-swahili").await;
+    let (customer, _) = p.isp.customer("Achieng", "0712000401").await;
+    let mut tx = p.isp.db.db().tenant(p.isp.tenant).await.unwrap();
+    sqlx::query("update customers set language = 'sw' where id = $1")
+        .bind(customer)
+        .execute(tx.conn())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let code = p.code(PHONE).await;
+    let sent = p.sms.messages();
+    assert!(
+        sent[0]
+            .message
+            .starts_with(&format!("{code} ni nambari yako ya kuingia ")),
+        "{}",
+        sent[0].message
+    );
+    assert!(
+        sent[0].message.ends_with("Usimpe mtu yeyote."),
+        "{}",
+        sent[0].message
+    );
+
+    // The ISP's own Swahili words, from the next code on.
+    let mut tx = p.isp.db.db().tenant(p.isp.tenant).await.unwrap();
+    sqlx::query(
+        "insert into message_templates (tenant_id, event, language, body, updated_at)
+         values ($1, 'portal_otp', 'sw', 'Nambari ya {business}: {code}', now())",
+    )
+    .bind(p.isp.tenant.0)
+    .execute(tx.conn())
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    p.advance(61);
+    let again = p.code(PHONE).await;
+    let last = p.sms.messages().pop().unwrap().message;
+    assert!(last.starts_with("Nambari ya "), "{last}");
+    assert!(last.ends_with(&format!(": {again}")), "{last}");
+}
+
+#[tokio::test]
 async fn five_wrong_codes_use_the_code_up() {
     let p = portal("portal-tries").await;
     p.isp.customer("Kamau", "0712000401").await;

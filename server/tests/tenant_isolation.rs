@@ -258,6 +258,11 @@ const PROBES: &[(&str, &str)] = &[
         "insert into sms_outbox (tenant_id, id, kind, recipient, body, next_attempt_at, created_at)
          values ($1, gen_random_uuid(), 'probe', '254712000999', 'Probe by ' || $2::text, now(), now())",
     ),
+    (
+        "message_templates",
+        "insert into message_templates (tenant_id, event, language, body, updated_at, updated_by)
+         values ($1, 'probe', 'sw', 'Probe by ' || $2::text, now(), $2)",
+    ),
 ];
 
 struct Two {

@@ -6,7 +6,7 @@
 //!   name*, phone*, account_number, email, location, notes, sms_consent (yes/no),
 //!   plan (a plan's name), username, password, expiry (YYYY-MM-DD = to the end of that day, or
 //!   YYYY-MM-DD HH:MM, in the ISP's time zone), status (active/expired/suspended), billing_mode,
-//!   billing_day.
+//!   billing_day, language (en/sw, English/Kiswahili; blank: English).
 //! The file is checked in full first; any bad row means nothing is imported and every problem is
 //! reported by line and column. A row whose account number (or, without one, phone number)
 //! already belongs to a customer is skipped, so importing the same file twice adds nobody twice.
@@ -41,7 +41,7 @@ const MAX_REPORTED: usize = 500;
 /// The largest file accepted in one import.
 pub const MAX_ROWS: usize = 50_000;
 
-const COLUMNS: [&str; 14] = [
+const COLUMNS: [&str; 15] = [
     "name",
     "phone",
     "account_number",
@@ -56,6 +56,7 @@ const COLUMNS: [&str; 14] = [
     "status",
     "billing_mode",
     "billing_day",
+    "language",
 ];
 
 /// Maps a header as written to one of [`COLUMNS`].
@@ -82,6 +83,7 @@ fn column_for(header: &str) -> Option<&'static str> {
         "status" => "status",
         "billingmode" | "billing" => "billing_mode",
         "billingday" => "billing_day",
+        "language" | "lang" | "smslanguage" => "language",
         _ => return None,
     };
     Some(column)
@@ -281,6 +283,11 @@ async fn check_file(
             notes: get("notes"),
             account_number: get("account_number"),
             sms_consent: Some(get("sms_consent")),
+            language: match get("language").trim().to_ascii_lowercase().as_str() {
+                "english" => "en".to_string(),
+                "swahili" | "kiswahili" => "sw".to_string(),
+                other => other.to_string(),
+            },
         };
         let consent = get("sms_consent").to_ascii_lowercase();
         if !matches!(
@@ -504,6 +511,7 @@ pub async fn import(
         Vec::with_capacity(n),
         Vec::with_capacity(n),
     );
+    let mut languages: Vec<&str> = Vec::with_capacity(n);
     let (mut locations, mut notes, mut consents) = (
         Vec::with_capacity(n),
         Vec::with_capacity(n),
@@ -560,16 +568,17 @@ pub async fn import(
         locations.push(row.customer.location.clone());
         notes.push(row.customer.notes.clone());
         consents.push(row.customer.sms_consent);
+        languages.push(row.customer.language.as_str());
     }
 
     let inserted = sqlx::query!(
         r#"insert into customers (tenant_id, id, account_number, name, phone, email, location, notes,
-                                  sms_consent, sms_consent_at, created_at, updated_at)
+                                  sms_consent, sms_consent_at, language, created_at, updated_at)
            select $1, u.id, u.account, u.name, u.phone, u.email, u.location, u.notes, u.consent,
-                  case when u.consent then $9::timestamptz end, $9, $9
+                  case when u.consent then $9::timestamptz end, u.language, $9, $9
              from unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                         $8::text[], $10::boolean[])
-                  as u(id, account, name, phone, email, location, notes, consent)"#,
+                         $8::text[], $10::boolean[], $11::text[])
+                  as u(id, account, name, phone, email, location, notes, consent, language)"#,
         tenant,
         &ids,
         &accounts,
@@ -579,7 +588,8 @@ pub async fn import(
         &locations as &[Option<String>],
         &notes as &[Option<String>],
         now,
-        &consents
+        &consents,
+        &languages as &[&str]
     )
     .execute(tx.conn())
     .await;
@@ -671,7 +681,7 @@ pub async fn export(
     let rows = service::fetch_rows(&mut tx, filter, now, None).await?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let details = sqlx::query!(
-        r#"select c.id, c.email, c.location, c.notes, c.sms_consent, p.name as "plan?",
+        r#"select c.id, c.email, c.location, c.notes, c.sms_consent, c.language, p.name as "plan?",
                   s.username as "username?", s.status as "status?", s.expires_at as "expires_at?",
                   s.billing_mode as "billing_mode?", s.billing_day
              from customers c
@@ -704,6 +714,7 @@ pub async fn export(
         "status",
         "billing_mode",
         "billing_day",
+        "language",
     ];
     let csv_error = |e: csv::Error| AppError::internal(&e);
     out.write_record(header).map_err(csv_error)?;
@@ -737,6 +748,7 @@ pub async fn export(
                 status,
                 d.billing_mode.as_deref().unwrap_or(""),
                 &d.billing_day.map(|d| d.to_string()).unwrap_or_default(),
+                d.language.as_str(),
             ])
             .map_err(csv_error)?;
         }

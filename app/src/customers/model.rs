@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::{
     auth::model::{normalise_email, validate_name},
     error::AppError,
+    messaging::template::Language,
     phone::normalise_phone,
     plans::model::ValidityUnit,
 };
@@ -206,6 +207,9 @@ pub struct CustomerForm {
     /// A checkbox: present ("on"/"true") when ticked.
     #[serde(default)]
     pub sms_consent: Option<String>,
+    /// The language messages go in: "en" (or blank) or "sw".
+    #[serde(default)]
+    pub language: String,
 }
 
 /// A checked customer.
@@ -218,6 +222,7 @@ pub struct CustomerInput {
     pub notes: Option<String>,
     pub account_number: Option<String>,
     pub sms_consent: bool,
+    pub language: Language,
 }
 
 pub fn checkbox(value: Option<&str>) -> bool {
@@ -252,6 +257,7 @@ impl CustomerForm {
                 .map(|a| normalise_account_number("account_number", a))
                 .transpose()?,
             sms_consent: checkbox(self.sms_consent.as_deref()),
+            language: Language::parse("language", &self.language)?,
         })
     }
 }
@@ -468,6 +474,8 @@ pub struct CustomerDetail {
     pub notes: Option<String>,
     pub sms_consent: bool,
     pub sms_consent_at: Option<DateTime<Utc>>,
+    /// The language messages go in.
+    pub language: Language,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub services: Vec<ServiceView>,
@@ -639,6 +647,14 @@ mod tests {
         let ok = form.check().unwrap();
         assert_eq!(ok.phone, "254712345678");
         assert!(!ok.sms_consent);
+        assert_eq!(ok.language, Language::En);
+        form.language = "sw".into();
+        assert_eq!(form.check().unwrap().language, Language::Sw);
+        form.language = "fr".into();
+        assert!(
+            matches!(form.check(), Err(AppError::Invalid { field, .. }) if field == "language")
+        );
+        form.language.clear();
         form.email = "not-an-email".into();
         assert!(matches!(form.check(), Err(AppError::Invalid { field, .. }) if field == "email"));
         form.email.clear();

@@ -24,6 +24,7 @@ use crate::{
     },
     error::AppError,
     layout::WorkspaceResource,
+    messaging::template::Language,
     money::format_kes,
     phone::{display_phone, normalise_phone},
     plans::model::{Plan, ValidityUnit, validity_label},
@@ -334,6 +335,9 @@ fn AddCustomerForm(
                     <Field name="customer-notes" label="Notes (optional)" error=field_error("notes")>
                         <input id="customer-notes" name="customer[notes]" />
                     </Field>
+                    <Field name="customer-language" label="Messages in" error=field_error("language")>
+                        <LanguageSelect id="customer-language" selected=Language::En />
+                    </Field>
                     <Field name="service-plan" label="Plan" error=field_error("plan_id")>
                         <select id="service-plan" name="service[plan_id]" data-testid="new-customer-plan">
                             <option value="">"No service yet"</option>
@@ -370,7 +374,7 @@ fn AddCustomerForm(
                 </div>
                 <label class="checkbox">
                     <input type="checkbox" name="customer[sms_consent]" value="on" />
-                    " The customer agrees to receive SMS reminders and receipts"
+                    " The customer agrees to offers and announcements by SMS (receipts, codes and reminders are sent anyway)"
                 </label>
                 <p><button type="submit" class="button" disabled=create.pending() data-testid="save-customer">"Save customer"</button></p>
             </ActionForm>
@@ -537,6 +541,7 @@ fn CustomerFacts(
             <div><dt>"Email"</dt><dd>{customer.email.clone().unwrap_or_else(|| "—".into())}</dd></div>
             <div><dt>"Location"</dt><dd>{customer.location.clone().unwrap_or_else(|| "—".into())}</dd></div>
             <div><dt>"SMS consent"</dt><dd>{consent}</dd></div>
+            <div><dt>"Messages in"</dt><dd data-testid="panel-language">{customer.language.label()}</dd></div>
             <div><dt>"Customer since"</dt><dd>{local_time(customer.created_at, offset)}</dd></div>
         </dl>
         {customer.notes.clone().map(|n| view! { <p class="notes">{n}</p> })}
@@ -556,10 +561,13 @@ fn CustomerFacts(
                     <PanelInput label="Account number" name="customer[account_number]" value=customer.account_number.clone() />
                     <PanelInput label="Location" name="customer[location]" value=customer.location.clone().unwrap_or_default() />
                     <PanelInput label="Notes" name="customer[notes]" value=customer.notes.clone().unwrap_or_default() />
+                    <div class="field">
+                        <label>"Messages in"<LanguageSelect id="panel-language-select" selected=customer.language /></label>
+                    </div>
                 </div>
                 <label class="checkbox">
                     <input type="checkbox" name="customer[sms_consent]" value="on" checked=customer.sms_consent />
-                    " Agrees to SMS reminders and receipts"
+                    " Agrees to offers and announcements by SMS"
                 </label>
                 <button type="submit" class="button button-small" data-testid="save-details">"Save details"</button>
             </ActionForm>
@@ -867,5 +875,17 @@ mod date_tests {
                 local.format("%-d %b %Y").to_string()
             );
         }
+    }
+}
+
+/// The language a customer's messages go in.
+#[component]
+fn LanguageSelect(id: &'static str, selected: Language) -> impl IntoView {
+    view! {
+        <select id=id name="customer[language]" data-testid="customer-language">
+            {Language::ALL.into_iter().map(|l| view! {
+                <option value=l.as_str() selected=l == selected>{l.label()}</option>
+            }).collect_view()}
+        </select>
     }
 }

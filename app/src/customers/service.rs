@@ -18,6 +18,7 @@ use crate::{
     },
     db::TenantTx,
     error::AppError,
+    messaging::template::Language,
     phone::normalise_phone,
     plans::model::{PlanKind, ValidityUnit},
     state::AppState,
@@ -205,8 +206,9 @@ async fn insert_customer(
     let id = Uuid::new_v4();
     let result = sqlx::query!(
         r#"insert into customers (tenant_id, id, account_number, name, phone, email, location, notes,
-                                  sms_consent, sms_consent_at, created_at, updated_at)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, case when $9 then $10::timestamptz end, $10, $10)"#,
+                                  sms_consent, sms_consent_at, language, created_at, updated_at)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, case when $9 then $10::timestamptz end, $11,
+                   $10, $10)"#,
         tenant.0,
         id,
         account,
@@ -216,7 +218,8 @@ async fn insert_customer(
         input.location,
         input.notes,
         input.sms_consent,
-        now
+        now,
+        input.language.as_str()
     )
     .execute(tx.conn())
     .await;
@@ -436,7 +439,7 @@ pub async fn update(
               set account_number = $3, name = $4, phone = $5, email = $6, location = $7, notes = $8,
                   sms_consent = $9,
                   sms_consent_at = case when sms_consent is distinct from $9 then $10 else sms_consent_at end,
-                  updated_at = $10
+                  language = $11, updated_at = $10
             where tenant_id = $1 and id = $2"#,
         staff.tenant.0,
         id,
@@ -447,7 +450,8 @@ pub async fn update(
         input.location,
         input.notes,
         input.sms_consent,
-        state.clock.now()
+        state.clock.now(),
+        input.language.as_str()
     )
     .execute(tx.conn())
     .await;
@@ -801,7 +805,7 @@ async fn detail_in(
     let now = state.clock.now();
     let c = sqlx::query!(
         r#"select id, account_number, name, phone, email, location, notes, sms_consent,
-                  sms_consent_at, created_at, updated_at
+                  sms_consent_at, language, created_at, updated_at
              from customers where tenant_id = $1 and id = $2 and archived_at is null"#,
         tenant.0,
         id
@@ -872,6 +876,7 @@ async fn detail_in(
         notes: c.notes,
         sms_consent: c.sms_consent,
         sms_consent_at: c.sms_consent_at,
+        language: Language::parse("language", &c.language).unwrap_or_default(),
         created_at: c.created_at,
         updated_at: c.updated_at,
         services,

@@ -1,6 +1,15 @@
-//! Messages to subscribers: the SMS outbox and the gateway it is sent through.
+//! Messages to subscribers: templates and their SMS count (shared with the browser), the SMS
+//! outbox and the gateway it is sent through, and Settings → Messages.
+
+pub mod api;
+pub mod model;
+pub mod pages;
+pub mod segments;
+pub mod template;
 
 #[cfg(feature = "ssr")]
 pub mod africastalking;
 #[cfg(feature = "ssr")]
 pub mod sms;
+#[cfg(feature = "ssr")]
+pub mod templates;

@@ -19,7 +19,11 @@ use crate::{
     },
     db::{TenantId, TenantTx},
     error::AppError,
-    messaging::sms::{self, Sms},
+    messaging::{
+        sms::{self, Sms},
+        template::{self, Event, Language, Placeholder, Values, render},
+        templates,
+    },
     payments::links,
     phone::normalise_phone,
     portal::{
@@ -151,8 +155,9 @@ pub async fn request_code(
     }
     // Every request counts against the address (a success of any kind clears nothing).
     throttle::record_failure(&state.db, &ip, now).await?;
-    let customer = sqlx::query_scalar!(
-        "select id from customers where tenant_id = $1 and phone = $2 and archived_at is null
+    let customer = sqlx::query!(
+        "select id, language from customers where tenant_id = $1 and phone = $2
+            and archived_at is null
           order by created_at desc limit 1",
         tenant.0,
         phone
@@ -180,14 +185,19 @@ pub async fn request_code(
     let business = sqlx::query_scalar!("select name from tenants where id = $1", tenant.0)
         .fetch_one(tx.conn())
         .await?;
-    let body = format!(
-        "{code} is your {business} sign-in code. It expires in 5 minutes. Do not share it."
-    );
+    let language = Language::parse("language", &customer.language).unwrap_or_default();
+    let template = templates::text_for(&mut tx, Event::PortalOtp, language).await?;
+    let body = template::fit(render(
+        &template,
+        &Values::new()
+            .set(Placeholder::Code, code.as_str())
+            .set(Placeholder::Business, business),
+    ));
     sms::enqueue(
         &mut tx,
         now,
         &Sms {
-            customer: Some(customer),
+            customer: Some(customer.id),
             kind: "portal_code",
             recipient: &phone,
             body: &body,

@@ -25,6 +25,7 @@ pub fn SettingsTabs() -> impl IntoView {
             <A href="/app/settings" exact=true>"General"</A>
             <A href="/app/settings/billing">"Billing"</A>
             <A href="/app/settings/payments">"Payments"</A>
+            <A href="/app/settings/messages">"Messages"</A>
             <A href="/app/settings/staff">"Staff"</A>
             <A href="/app/settings/audit">"Audit log"</A>
         </nav>

@@ -11,7 +11,11 @@ use crate::{
     customers::service::{offset_seconds, zone},
     db::TenantTx,
     error::AppError,
-    messaging::sms::{self, Sms},
+    messaging::{
+        sms::{self, Sms},
+        template::{self, Event, Language, Placeholder, Values, render},
+        templates,
+    },
     portal::session::Subscriber,
     state::AppState,
     tickets::model::{Ticket, TicketInput, TicketList, TicketMessage, TicketPage, check_message},
@@ -335,7 +339,8 @@ pub async fn reply(
              from customers c
             where t.tenant_id = $1 and t.id = $2
               and c.tenant_id = t.tenant_id and c.id = t.customer_id
-        returning t.number, t.subject, t.customer_id, c.phone"#,
+        returning t.number, t.subject, t.customer_id, c.phone, c.name, c.account_number,
+                  c.language"#,
         staff.tenant.0,
         id,
         now
@@ -358,10 +363,17 @@ pub async fn reply(
         isp.slug
     );
     let subject: String = t.subject.chars().take(40).collect();
-    let text = format!(
-        "{}: we replied to your ticket #{} \"{subject}\". Read it at {link}",
-        isp.name, t.number
-    );
+    let language = Language::parse("language", &t.language).unwrap_or_default();
+    let template = templates::text_for(&mut tx, Event::TicketReply, language).await?;
+    let text = template::fit(render(
+        &template,
+        &Values::new()
+            .set(Placeholder::Business, isp.name)
+            .set(Placeholder::Ticket, format!("#{} \"{subject}\"", t.number))
+            .set(Placeholder::Link, link)
+            .set(Placeholder::Name, t.name)
+            .set(Placeholder::Account, t.account_number),
+    ));
     sms::enqueue(
         &mut tx,
         now,

@@ -1,0 +1,135 @@
+//! The ISP's message templates: its own words for an event in a language, or the default that
+//! ships (`template::Event::default_text`). Changing one is audited with before and after.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::{
+    audit::store::{Entry, record},
+    auth::{identity::Staff, model::Permission, session::RequestMeta},
+    db::TenantTx,
+    error::AppError,
+    messaging::{
+        model::{TemplateRow, TemplatesView},
+        template::{self, Event, Language},
+    },
+    state::AppState,
+};
+
+/// Every event in both languages, the ISP's own words where it wrote them.
+pub async fn list(state: &AppState, staff: &Staff) -> Result<TemplatesView, AppError> {
+    let mut tx = state.db.tenant(staff.tenant).await?;
+    let own = sqlx::query!("select event, language, body from message_templates")
+        .fetch_all(tx.conn())
+        .await?;
+    tx.commit().await?;
+    let mut rows = Vec::with_capacity(Event::ALL.len() * Language::ALL.len());
+    for event in Event::ALL {
+        for language in Language::ALL {
+            let custom = own
+                .iter()
+                .find(|r| r.event == event.as_str() && r.language == language.as_str())
+                .map(|r| r.body.clone());
+            rows.push(TemplateRow {
+                event,
+                language,
+                custom: custom.is_some(),
+                text: custom.unwrap_or_else(|| event.default_text(language).to_string()),
+            });
+        }
+    }
+    Ok(TemplatesView {
+        rows,
+        editable: staff.role.can(Permission::ManageSystemSettings),
+    })
+}
+
+/// The words to send for `event` in `language`, in the caller's transaction.
+pub async fn text_for(
+    tx: &mut TenantTx,
+    event: Event,
+    language: Language,
+) -> Result<String, AppError> {
+    let own = sqlx::query_scalar!(
+        "select body from message_templates where event = $1 and language = $2",
+        event.as_str(),
+        language.as_str()
+    )
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(own.unwrap_or_else(|| event.default_text(language).to_string()))
+}
+
+/// Saves the ISP's words for an event in a language; `None` goes back to the default.
+pub async fn save(
+    state: &AppState,
+    staff: &Staff,
+    event: &str,
+    language: &str,
+    text: Option<&str>,
+    meta: &RequestMeta,
+) -> Result<(), AppError> {
+    staff.require(Permission::ManageSystemSettings)?;
+    let event = Event::parse("event", event)?;
+    let language = Language::parse("language", language)?;
+    let text = text.map(str::trim);
+    if let Some(text) = text {
+        template::check(event, text)?;
+    }
+    let now: DateTime<Utc> = state.clock.now();
+    let mut tx = state.db.tenant(staff.tenant).await?;
+    let before = sqlx::query_scalar!(
+        "select body from message_templates where event = $1 and language = $2 for update",
+        event.as_str(),
+        language.as_str()
+    )
+    .fetch_optional(tx.conn())
+    .await?;
+    match text {
+        Some(text) => {
+            sqlx::query!(
+                "insert into message_templates (tenant_id, event, language, body, updated_at, updated_by)
+                 values ($1, $2, $3, $4, $5, $6)
+                 on conflict (tenant_id, event, language)
+                 do update set body = excluded.body, updated_at = excluded.updated_at,
+                               updated_by = excluded.updated_by",
+                staff.tenant.0,
+                event.as_str(),
+                language.as_str(),
+                text,
+                now,
+                staff.user_id
+            )
+            .execute(tx.conn())
+            .await?;
+        }
+        None => {
+            sqlx::query!(
+                "delete from message_templates where event = $1 and language = $2",
+                event.as_str(),
+                language.as_str()
+            )
+            .execute(tx.conn())
+            .await?;
+        }
+    }
+    record(
+        &mut tx,
+        Entry {
+            at: now,
+            actor_user_id: Some(staff.user_id),
+            actor_label: &staff.email,
+            action: "settings.message_template_updated",
+            entity: Some((
+                "message_template",
+                format!("{}/{}", event.as_str(), language.as_str()),
+            )),
+            before: Some(json!({ "text": before })),
+            after: Some(json!({ "text": text })),
+            meta,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
