@@ -286,6 +286,30 @@ impl Db {
             .collect())
     }
 
+    /// The message a gateway's id names, across ISPs (a delivery report on the platform's account
+    /// says nothing else), through the sender's policy (`app.worker = 'sms'`). Only sent messages
+    /// carry an id, so the newest one wins should a gateway ever reuse one.
+    pub async fn sms_by_provider_id(
+        &self,
+        provider_id: &str,
+    ) -> Result<Option<(TenantId, Uuid)>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("select set_config('app.worker', 'sms', true)")
+            .execute(&mut *tx)
+            .await?;
+        let row = sqlx::query!(
+            r#"select tenant_id, id from sms_outbox
+                where provider_message_id = $1
+                order by created_at desc
+                limit 1"#,
+            provider_id
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row.map(|r| (TenantId(r.tenant_id), r.id)))
+    }
+
     /// ISPs with paybill confirmations stored by `before` and not yet applied, through the
     /// provider_events_apply_worker policy (`app.worker = 'payments'`).
     pub async fn tenants_with_unapplied_c2b(

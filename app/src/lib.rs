@@ -54,9 +54,7 @@ use leptos_router::{
     path,
 };
 
-use areas::AreaPage;
 pub use error::AppError;
-use layout::model::Area;
 
 /// The HTML document the server streams around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -134,7 +132,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("vouchers") view=vouchers::pages::VouchersPage />
                     <Route path=path!("tickets") view=tickets::pages::TicketsPage />
                     <Route path=path!("tickets/:id") view=tickets::pages::TicketPage />
-                    <Route path=path!("messages") view=|| view! { <AreaPage area=Area::Messages /> } />
+                    <Route path=path!("messages") view=messaging::log_page::MessagesPage />
                     <Route path=path!("reports") view=billing::pages::ReportsPage />
                     <Route path=path!("settings") view=settings::GeneralSettingsPage />
                     <Route path=path!("settings/billing") view=billing::pages::BillingSettingsPage />

@@ -1,6 +1,7 @@
-// Settings → Messages in Chromium: an event's SMS is rewritten with a live preview and SMS count
-// (a curly quote turns it Unicode), a bad placeholder is refused by name, the ISP's own words
-// are saved, kept on reload, and put back to the default.
+// Messages in Chromium. Settings → Messages: an event's SMS is rewritten with a live preview and
+// SMS count (a curly quote turns it Unicode), a bad placeholder is refused by name, the ISP's own
+// words are saved, kept on reload, and put back to the default. The messages page: a subscriber's
+// sign-in code shows hidden, and delivered once the gateway's delivery report came back.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launchBrowser, openPage, signIn, startServer } from '../harness.mjs';
@@ -9,7 +10,7 @@ let server;
 let browser;
 
 before(async () => {
-  server = await startServer();
+  server = await startServer({ env: { JASIYO_DEV_PROVIDERS: '1' } });
   browser = await launchBrowser();
 });
 
@@ -62,5 +63,36 @@ test('an ISP rewrites its Swahili reconnection message with a live SMS count', a
   assert.match(await text.inputValue(), /^\{business\}: karibu tena \{name\}/);
   // The refused placeholder's 422 is the one failed request the page should have made.
   assert.deepEqual(errors.filter((e) => !e.includes('status of 422')), []);
+  await context.close();
+});
+
+test('a sign-in code shows hidden on the messages page, then delivered', async () => {
+  const subscriber = await openPage(browser);
+  await subscriber.page.goto(`${server.url}/portal/demo`);
+  await subscriber.page.locator('main[data-hydrated="true"]').waitFor({ timeout: 30_000 });
+  // The demo's first customer (see server/src/demo.rs).
+  await subscriber.page.getByTestId('portal-phone').fill('0710123457');
+  await subscriber.page.getByTestId('portal-send-code').click();
+  await subscriber.page.getByTestId('portal-code-sent').waitFor();
+  await subscriber.context.close();
+
+  const { context, page, errors } = await openPage(browser);
+  await signIn(page, server.url);
+  let row;
+  // The simulator reports delivery a moment after the send; the page shows it on the next load.
+  for (let i = 0; i < 40; i += 1) {
+    await page.goto(`${server.url}/app/messages?status=delivered`);
+    await hydrated(page);
+    row = page.getByTestId('message-row').first();
+    if (await row.count()) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.equal(await row.getByTestId('message-status').textContent(), 'Delivered');
+  const body = await row.getByTestId('message-body').textContent();
+  assert.match(body, /^•••••• is your .* sign-in code/);
+  assert.doesNotMatch(body, /\d{6}/);
+  // Sign-in codes are never sent again by hand.
+  assert.equal(await row.getByTestId('message-resend').count(), 0);
+  assert.deepEqual(errors, []);
   await context.close();
 });

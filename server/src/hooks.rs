@@ -2,19 +2,22 @@
 //! `/hooks/mpesa/{token}/c2b/confirmation`, `/hooks/mpesa/{token}/stk` and
 //! `/hooks/paystack/{token}`. The token in the path is the ISP's unguessable hook
 //! token (Daraja signs nothing); a wrong one is refused before anything is read or stored.
+//! Africa's Talking posts the platform account's delivery reports to
+//! `/hooks/sms/africastalking/{secret}` (`server sms-delivery-url` prints it).
 //! Answers are in the form Daraja expects; a malformed body gets a 400 naming the field, and
 //! nothing is stored.
 
 use app::{
     AppError,
     db::TenantId,
+    messaging::delivery,
     payments::{c2b, daraja_wire::c2b_confirmed, paystack, settings, stk},
     state::AppState,
 };
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{Path, State},
+    extract::{Form, Path, State, rejection::FormRejection},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::post,
@@ -30,6 +33,7 @@ pub fn routes<S>(state: AppState) -> Router<S> {
         )
         .route("/hooks/mpesa/{token}/stk", post(stk_callback))
         .route("/hooks/paystack/{token}", post(paystack_webhook))
+        .route("/hooks/sms/africastalking/{secret}", post(sms_delivery))
         .with_state(state)
 }
 
@@ -142,4 +146,31 @@ async fn paystack_webhook(
         Ok(json!({"status": "ok"}))
     })
     .await
+}
+
+/// A delivery report for a message sent through the platform's Africa's Talking account.
+async fn sms_delivery(
+    State(state): State<AppState>,
+    Path(secret): Path<String>,
+    form: Result<Form<delivery::Report>, FormRejection>,
+) -> Response {
+    if !delivery::is_delivery_secret(&state.secrets, &secret) {
+        return refused(&AppError::NotFound {
+            what: "That hook".into(),
+        });
+    }
+    let Form(report) = match form {
+        Ok(form) => form,
+        Err(rejection) => {
+            return refused(&AppError::invalid("report", rejection.body_text()));
+        }
+    };
+    match delivery::apply(&state, &report).await {
+        Ok(applied) => (
+            StatusCode::OK,
+            Json(json!({"status": format!("{applied:?}").to_lowercase()})),
+        )
+            .into_response(),
+        Err(err) => refused(&err),
+    }
 }

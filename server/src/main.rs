@@ -1,16 +1,18 @@
-//! `server [serve|migrate|seed-demo|bill|bench-…]`: serve the app (default), apply migrations
-//! as the owner role, create the demo ISP, run the billing job once, or the tools `make bench`
+//! `server [serve|migrate|seed-demo|bill|sms-delivery-url|bench-…]`: serve the app (default),
+//! apply migrations as the owner role, create the demo ISP, run the billing job once, print the
+//! delivery-report address for the platform's Africa's Talking account, or the tools `make bench`
 //! uses (`bench-seed`, `bench-explain`, `bench-billing`, `bench-c2b-seed`, `bench-radius-seed`,
 //! `bench-radius-load`).
 
 use anyhow::Context;
 use server::{config, demo, migrate, serve, telemetry};
 
-const USAGE: &str = "usage: server [serve | migrate | seed-demo | bill]
+const USAGE: &str = "usage: server [serve | migrate | seed-demo | bill | sms-delivery-url]
   serve      serve the app (APP_DATABASE_URL, Leptos.toml, LEPTOS_SITE_ADDR)
   migrate    apply pending migrations as the owner role (DATABASE_URL)
   seed-demo  create the demo ISP if it is missing (APP_DATABASE_URL)
   bill       run the billing job once for every tenant (APP_DATABASE_URL, JASIYO_BILLING_BATCH)
+  sms-delivery-url  the address to give Africa's Talking for delivery reports (JASIYO_PUBLIC_URL)
   bench-seed N          benchmarks only: fill the demo ISP up to N customers
   bench-explain [TEXT]  benchmarks only: the customers page's query plan (first page or a search)
   bench-portal-sessions N  benchmarks only: portal session cookies for N demo customers
@@ -68,6 +70,18 @@ async fn main() -> anyhow::Result<()> {
                 expired = report.expired,
                 "billing run done"
             );
+            Ok(())
+        }
+        "sms-delivery-url" => {
+            // The secret in the path is derived from the server's key (JASIYO_SECRET_KEY).
+            let secret = app::messaging::delivery::delivery_secret(&config::secrets()?);
+            let public = config::mail(config::leptos_options()?.site_addr).public_url;
+            let url = format!(
+                "{}/hooks/sms/africastalking/{secret}\n",
+                public.trim_end_matches('/')
+            );
+            std::io::Write::write_all(&mut std::io::stdout().lock(), url.as_bytes())
+                .context("writing the address")?;
             Ok(())
         }
         // In this binary rather than their own so `make bench` builds one release binary

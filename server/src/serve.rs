@@ -94,6 +94,11 @@ pub async fn run() -> anyhow::Result<()> {
                 api_key: demo::DEMO_SMS_KEY.into(),
                 sender_id: None,
             }));
+        sim.report_to(&format!(
+            "{}/hooks/sms/africastalking/{}",
+            mail.public_url.trim_end_matches('/'),
+            app::messaging::delivery::delivery_secret(&state.secrets)
+        ));
         dev_sms = Some(sim);
     } else if state.sms.gateway.is_none() {
         tracing::warn!(

@@ -1,4 +1,4 @@
-//! The operator app's areas: one list that drives the navigation and the placeholder pages.
+//! The operator app's areas: one list that drives the navigation.
 
 /// A section of the operator app, in the order the side navigation shows them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,47 +77,6 @@ impl Area {
             Area::Messages => "✉",
             Area::Reports => "▥",
             Area::Settings => "⚙",
-        }
-    }
-
-    /// What the area will hold, shown on its page until it is built.
-    pub fn promise(self) -> &'static str {
-        match self {
-            Area::Dashboard => "Today's collections, who is active, expiring and suspended.",
-            Area::Customers => {
-                "Your subscribers: their services, account numbers, balances and history. \
-                 Search, add, suspend and reactivate."
-            }
-            Area::Tickets => "What your subscribers reported from their portal, and your replies.",
-            Area::Plans => {
-                "The packages you sell: PPPoE, hotspot and static IP, with price, validity, \
-                 speed and data caps."
-            }
-            Area::Invoices => {
-                "Invoices raised automatically on renewal and billing day, with PDF copies, \
-                 waivers and credit notes."
-            }
-            Area::Payments => {
-                "M-Pesa paybill and STK push, Paystack and cash payments, each applied exactly \
-                 once, and a queue for payments that match no customer."
-            }
-            Area::Routers => {
-                "Your MikroTik routers: connection status, the command queue, and who is \
-                 online. Cut-offs at expiry and reconnection the moment a customer pays."
-            }
-            Area::Vouchers => "Hotspot vouchers: print batches, sell, and see what was redeemed.",
-            Area::Messages => {
-                "SMS and email to your customers: reminders before expiry, receipts after \
-                 payment, bulk messages to those who agreed to receive them."
-            }
-            Area::Reports => {
-                "Revenue by day and channel, invoiced against collected, growth and churn, \
-                 exportable as CSV."
-            }
-            Area::Settings => {
-                "Your business details, staff and roles, payment and SMS providers, and data \
-                 export."
-            }
         }
     }
 }

@@ -39,3 +39,34 @@ pub async fn save_message_template(
     })
     .await
 }
+
+/// The newest text messages, by status and number. Every role that manages customers.
+#[server(prefix = "/api", endpoint = "messages/list")]
+pub async fn list_messages(
+    #[server(default)] status: String,
+    #[server(default)] number: String,
+) -> Result<crate::messaging::model::MessageLog, AppError> {
+    crate::error::respond(async move {
+        let state = crate::state::app_state()?;
+        let staff = crate::auth::identity::current_staff(&state).await?;
+        crate::messaging::log::list(&state, &staff, &status, &number).await
+    })
+    .await
+}
+
+/// Sends a failed message again (an unknown one only with `confirm`).
+#[server(prefix = "/api", endpoint = "messages/resend")]
+pub async fn resend_message(
+    id: uuid::Uuid,
+    #[server(default)] confirm: Option<String>,
+) -> Result<(), AppError> {
+    crate::error::respond(async move {
+        let state = crate::state::app_state()?;
+        let staff = crate::auth::identity::current_staff(&state).await?;
+        let meta = crate::auth::identity::request_meta();
+        crate::messaging::log::resend(&state, &staff, id, confirm.is_some(), &meta)
+            .await
+            .map(|_| ())
+    })
+    .await
+}

@@ -2,6 +2,7 @@
 //! outbox and the gateway it is sent through, and Settings → Messages.
 
 pub mod api;
+pub mod log_page;
 pub mod model;
 pub mod pages;
 pub mod segments;
@@ -9,6 +10,10 @@ pub mod template;
 
 #[cfg(feature = "ssr")]
 pub mod africastalking;
+#[cfg(feature = "ssr")]
+pub mod delivery;
+#[cfg(feature = "ssr")]
+pub mod log;
 #[cfg(feature = "ssr")]
 pub mod sms;
 #[cfg(feature = "ssr")]

@@ -5,7 +5,9 @@
 //!
 //! Controls (for tests): the next answers can be a recipient status code (e.g. 403 invalid
 //! number, 405 insufficient balance), an HTTP 500, or no answer at all (the request is read and
-//! the connection held until the client gives up).
+//! the connection held until the client gives up). Told where ([`SmsSim::report_to`]), it posts
+//! a delivery report for each accepted message as Africa's Talking does (`Success`, or what
+//! [`SmsSim::deliver_next`] lined up).
 
 use std::{
     collections::VecDeque,
@@ -55,6 +57,10 @@ struct Sim {
     requests: u32,
     trouble: VecDeque<Trouble>,
     next_id: u64,
+    /// Where delivery reports go, if anywhere.
+    report_to: Option<String>,
+    /// The next messages' delivery statuses (then `Success`).
+    deliveries: VecDeque<(String, Option<String>)>,
 }
 
 type Shared = Arc<Mutex<Sim>>;
@@ -117,6 +123,18 @@ impl SmsSim {
     /// The next request meets `trouble` (queued: several calls line several up).
     pub fn trouble(&self, trouble: Trouble) {
         lock(&self.sim).trouble.push_back(trouble);
+    }
+
+    /// Posts a delivery report to `url` for every message accepted from now on.
+    pub fn report_to(&self, url: &str) {
+        lock(&self.sim).report_to = Some(url.to_string());
+    }
+
+    /// The next accepted message's delivery report says `status` (and `failure_reason`).
+    pub fn deliver_next(&self, status: &str, failure_reason: Option<&str>) {
+        lock(&self.sim)
+            .deliveries
+            .push_back((status.to_string(), failure_reason.map(str::to_string)));
     }
 
     /// The last 6-digit code sent to `phone` (`2547…`), for tests.
@@ -194,6 +212,13 @@ async fn send(
         message: form.message,
         from: form.from,
     });
+    if let Some(url) = s.report_to.clone() {
+        let (status, reason) = s
+            .deliveries
+            .pop_front()
+            .unwrap_or_else(|| ("Success".to_string(), None));
+        tokio::spawn(report(url, id.clone(), form.to.clone(), status, reason));
+    }
     (
         StatusCode::CREATED,
         Json(json!({"SMSMessageData": {
@@ -203,4 +228,23 @@ async fn send(
         }})),
     )
         .into_response()
+}
+
+/// Posts one delivery report, a moment after the send (the gateway's answer comes first).
+async fn report(url: String, id: String, to: String, status: String, reason: Option<String>) {
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let mut form = vec![
+        ("id", id),
+        ("status", status),
+        ("phoneNumber", to),
+        ("networkCode", "63902".to_string()),
+        ("retryCount", "0".to_string()),
+    ];
+    if let Some(reason) = reason {
+        form.push(("failureReason", reason));
+    }
+    let sent = reqwest::Client::new().post(&url).form(&form).send().await;
+    if let Err(err) = sent {
+        tracing::warn!(error = %err, "SMS simulator: delivery report not delivered");
+    }
 }
