@@ -202,6 +202,7 @@ pub async fn run() -> anyhow::Result<()> {
 
     // Renewals, postpaid billing days, overdue invoices and cut-offs, on a schedule.
     let (every, batch_size) = config::billing()?;
+    tokio::spawn(app::messaging::reminders::run_forever(state.clone(), every));
     tokio::spawn(app::billing::job::run_forever(
         state.clone(),
         every,

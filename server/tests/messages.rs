@@ -196,3 +196,38 @@ async fn support_staff_read_the_templates_but_cannot_change_them() {
     let list = desk.call("/api/messages/templates", &[]).await.json();
     assert_eq!(row(&list, "reactivated", "en")["custom"], false);
 }
+
+#[tokio::test]
+async fn the_reminder_days_are_set_by_the_owner_checked_and_audited() {
+    let db = fresh_database().await;
+    db.tenant("alpha-net", "Alpha Net").await;
+    let mut owner = Client::new(db.state());
+    owner
+        .sign_in("owner@alpha-net.test", "alpha-net-password")
+        .await;
+    let list = owner.call("/api/messages/templates", &[]).await.json();
+    assert_eq!(list["reminder_days"], serde_json::json!([3, 1]));
+
+    let saved = owner
+        .call("/api/messages/reminder-days", &[("days", "1, 7 1")])
+        .await;
+    assert_eq!(saved.json(), serde_json::json!([7, 1]));
+    let list = owner.call("/api/messages/templates", &[]).await.json();
+    assert_eq!(list["reminder_days"], serde_json::json!([7, 1]));
+    let bad = owner
+        .call("/api/messages/reminder-days", &[("days", "0")])
+        .await;
+    assert!(matches!(bad.error(), AppError::Invalid { field, .. } if field == "reminder_days"));
+    let none = owner
+        .call("/api/messages/reminder-days", &[("days", "")])
+        .await;
+    assert_eq!(none.json(), serde_json::json!([]));
+    let log = owner
+        .call(
+            "/api/audit/list",
+            &[("action", "settings.reminder_days"), ("actor", "")],
+        )
+        .await
+        .json();
+    assert_eq!(log.as_array().unwrap().len(), 2, "{log}");
+}

@@ -70,3 +70,15 @@ pub async fn resend_message(
     })
     .await
 }
+
+/// Sets the days before expiry reminders go ("3, 1"; blank: none). Owner and admin.
+#[server(prefix = "/api", endpoint = "messages/reminder-days")]
+pub async fn save_reminder_days(#[server(default)] days: String) -> Result<Vec<i32>, AppError> {
+    crate::error::respond(async move {
+        let state = crate::state::app_state()?;
+        let staff = crate::auth::identity::current_staff(&state).await?;
+        let meta = crate::auth::identity::request_meta();
+        crate::messaging::templates::set_reminder_days(&state, &staff, &days, &meta).await
+    })
+    .await
+}

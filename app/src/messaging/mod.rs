@@ -15,6 +15,8 @@ pub mod delivery;
 #[cfg(feature = "ssr")]
 pub mod log;
 #[cfg(feature = "ssr")]
+pub mod reminders;
+#[cfg(feature = "ssr")]
 pub mod sms;
 #[cfg(feature = "ssr")]
 pub mod templates;

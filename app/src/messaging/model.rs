@@ -18,8 +18,44 @@ pub struct TemplateRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TemplatesView {
     pub rows: Vec<TemplateRow>,
+    /// Days before expiry a reminder goes, furthest first.
+    pub reminder_days: Vec<i32>,
     /// Owner and admins may change them.
     pub editable: bool,
+}
+
+/// The most reminders before one expiry, and the furthest ahead one may go.
+pub const MAX_REMINDERS: usize = 5;
+pub const MAX_REMINDER_DAYS: i32 = 30;
+
+/// "3, 1" as typed: the days before expiry a reminder goes, furthest first, each once. Blank:
+/// no reminders.
+pub fn parse_reminder_days(input: &str) -> Result<Vec<i32>, crate::error::AppError> {
+    let field = "reminder_days";
+    let mut days = Vec::new();
+    for part in input.split([',', ' ']).filter(|p| !p.trim().is_empty()) {
+        let day: i32 = part
+            .trim()
+            .parse()
+            .map_err(|_| crate::error::AppError::invalid(field, "must be whole days, like 3, 1"))?;
+        if !(1..=MAX_REMINDER_DAYS).contains(&day) {
+            return Err(crate::error::AppError::invalid(
+                field,
+                format!("must each be between 1 and {MAX_REMINDER_DAYS} days"),
+            ));
+        }
+        if !days.contains(&day) {
+            days.push(day);
+        }
+    }
+    if days.len() > MAX_REMINDERS {
+        return Err(crate::error::AppError::invalid(
+            field,
+            format!("may be at most {MAX_REMINDERS} days"),
+        ));
+    }
+    days.sort_unstable_by(|a, b| b.cmp(a));
+    Ok(days)
 }
 
 /// One text message in the log.
@@ -110,6 +146,20 @@ pub fn shown_body(kind: &str, body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reminder_days_read_as_typed() {
+        assert_eq!(parse_reminder_days("3, 1").unwrap(), vec![3, 1]);
+        assert_eq!(parse_reminder_days("1 7 3 3").unwrap(), vec![7, 3, 1]);
+        assert_eq!(parse_reminder_days("  ").unwrap(), Vec::<i32>::new());
+        for bad in ["0", "31", "two", "1.5", "1,2,3,4,5,6"] {
+            let err = parse_reminder_days(bad).unwrap_err();
+            assert!(
+                matches!(&err, crate::error::AppError::Invalid { field, .. } if field == "reminder_days"),
+                "{bad}: {err:?}"
+            );
+        }
+    }
 
     #[test]
     fn sign_in_codes_are_hidden_and_nothing_else_is() {

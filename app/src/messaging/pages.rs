@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use crate::{
     error::AppError,
     messaging::{
-        api::{SaveMessageTemplate, get_message_templates},
+        api::{SaveMessageTemplate, SaveReminderDays, get_message_templates},
         model::TemplateRow,
         segments::{Encoding, count, unicode_chars},
         template::{Values, render},
@@ -51,8 +51,10 @@ pub fn MessageSettingsPage() -> impl IntoView {
                             }
                             cards.push(group);
                         }
+                        let days = view.reminder_days.iter().map(i32::to_string).collect::<Vec<_>>().join(", ");
                         view! {
                             {(!editable).then(|| view! { <p class="alert alert-info">"Only the owner and admins can change these."</p> })}
+                            <ReminderDays days editable />
                             {cards.into_iter().map(|group| {
                                 let event = group[0].event;
                                 view! {
@@ -73,6 +75,34 @@ pub fn MessageSettingsPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// When the "Expiring soon" reminder goes.
+#[component]
+fn ReminderDays(days: String, editable: bool) -> impl IntoView {
+    let save = ServerAction::<SaveReminderDays>::new();
+    view! {
+        <section class="card" aria-labelledby="reminder-days-title">
+            <h2 id="reminder-days-title">"Reminders before expiry"</h2>
+            <ActionForm action=save>
+                <fieldset class="form form-inline" disabled=!editable>
+                    <div class="field">
+                        <label for="reminder-days">"Days before a service expires"</label>
+                        <input id="reminder-days" name="days" value=days inputmode="numeric" placeholder="3, 1" data-testid="reminder-days" />
+                    </div>
+                    <button type="submit" class="button button-secondary" disabled=move || save.pending().get()>"Save"</button>
+                </fieldset>
+            </ActionForm>
+            {move || match save.value().get() {
+                Some(Ok(days)) if days.is_empty() => Some(view! { <p class="alert alert-info" role="status">"Saved: no reminders before expiry."</p> }.into_any()),
+                Some(Ok(days)) => Some(view! { <p class="alert alert-success" role="status" data-testid="reminder-days-saved">{format!("Saved: reminders {} days before expiry.", days.iter().map(i32::to_string).collect::<Vec<_>>().join(" and "))}</p> }.into_any()),
+                Some(Err(AppError::Invalid { reason, .. })) => Some(view! { <p class="alert alert-danger" role="alert">{format!("The days {reason}.")}</p> }.into_any()),
+                Some(Err(err)) => Some(view! { <p class="alert alert-danger" role="alert">{err.to_string()}</p> }.into_any()),
+                None => None,
+            }}
+            <p class="muted small">"Each customer with an active service gets one reminder per window, in their language; nobody gets the same reminder twice."</p>
+        </section>
     }
 }
 

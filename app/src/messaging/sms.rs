@@ -71,6 +71,35 @@ pub async fn enqueue(
     Ok(id)
 }
 
+/// Queues `sms` unless a message with `key` was queued before (ever, by this ISP): false then.
+/// What makes a reminder one message however often its job runs.
+pub async fn enqueue_once(
+    tx: &mut TenantTx,
+    now: DateTime<Utc>,
+    sms: &Sms<'_>,
+    key: &str,
+) -> Result<bool, AppError> {
+    let tenant = tx.tenant();
+    let inserted = sqlx::query!(
+        "insert into sms_outbox (tenant_id, id, customer_id, kind, recipient, body, urgent,
+                                 next_attempt_at, created_at, dedupe_key)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)
+         on conflict (tenant_id, dedupe_key) where dedupe_key is not null do nothing",
+        tenant.0,
+        Uuid::new_v4(),
+        sms.customer,
+        sms.kind,
+        sms.recipient,
+        sms.body,
+        sms.urgent,
+        now,
+        key
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
 /// The sender: where messages go, and a handle to wake it.
 #[derive(Clone, Default)]
 pub struct SmsSender {

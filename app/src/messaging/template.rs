@@ -260,7 +260,7 @@ impl Placeholder {
             Placeholder::Name => "Wanjiru",
             Placeholder::Account => "ACC1042",
             Placeholder::Plan => "Home 10 Mbps",
-            Placeholder::Amount => "KES 2,500.00",
+            Placeholder::Amount => "KES 2,500",
             Placeholder::Balance => "KES 0.00",
             Placeholder::Expiry => "12 Dec 2026 18:00",
             Placeholder::Paybill => "522533",
@@ -456,7 +456,7 @@ mod tests {
             Event::PaymentReceived.default_text(Language::Sw),
             &Values::examples(),
         );
-        assert!(written.starts_with("Kasarani Net: tumepokea KES 2,500.00, risiti QK7Y2M9TX1."));
+        assert!(written.starts_with("Kasarani Net: tumepokea KES 2,500, risiti QK7Y2M9TX1."));
         assert_eq!(Language::parse("language", "sw").unwrap(), Language::Sw);
         assert!(Language::parse("language", "fr").is_err());
     }

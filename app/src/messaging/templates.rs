@@ -10,7 +10,7 @@ use crate::{
     db::TenantTx,
     error::AppError,
     messaging::{
-        model::{TemplateRow, TemplatesView},
+        model::{TemplateRow, TemplatesView, parse_reminder_days},
         template::{self, Event, Language},
     },
     state::AppState,
@@ -22,6 +22,7 @@ pub async fn list(state: &AppState, staff: &Staff) -> Result<TemplatesView, AppE
     let own = sqlx::query!("select event, language, body from message_templates")
         .fetch_all(tx.conn())
         .await?;
+    let reminder_days = reminder_days(&mut tx, staff).await?;
     tx.commit().await?;
     let mut rows = Vec::with_capacity(Event::ALL.len() * Language::ALL.len());
     for event in Event::ALL {
@@ -40,6 +41,7 @@ pub async fn list(state: &AppState, staff: &Staff) -> Result<TemplatesView, AppE
     }
     Ok(TemplatesView {
         rows,
+        reminder_days,
         editable: staff.role.can(Permission::ManageSystemSettings),
     })
 }
@@ -132,4 +134,51 @@ pub async fn save(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+async fn reminder_days(tx: &mut TenantTx, staff: &Staff) -> Result<Vec<i32>, AppError> {
+    Ok(sqlx::query_scalar!(
+        "select reminder_days from tenants where id = $1",
+        staff.tenant.0
+    )
+    .fetch_one(tx.conn())
+    .await?)
+}
+
+/// Sets the days before expiry reminders go ("3, 1"; blank: none). Owner and admin; audited.
+pub async fn set_reminder_days(
+    state: &AppState,
+    staff: &Staff,
+    input: &str,
+    meta: &RequestMeta,
+) -> Result<Vec<i32>, AppError> {
+    staff.require(Permission::ManageSystemSettings)?;
+    let days = parse_reminder_days(input)?;
+    let now = state.clock.now();
+    let mut tx = state.db.tenant(staff.tenant).await?;
+    let before = reminder_days(&mut tx, staff).await?;
+    sqlx::query!(
+        "update tenants set reminder_days = $2, updated_at = $3 where id = $1",
+        staff.tenant.0,
+        &days,
+        now
+    )
+    .execute(tx.conn())
+    .await?;
+    record(
+        &mut tx,
+        Entry {
+            at: now,
+            actor_user_id: Some(staff.user_id),
+            actor_label: &staff.email,
+            action: "settings.reminder_days_updated",
+            entity: Some(("tenant", staff.tenant.0.to_string())),
+            before: Some(json!({ "reminder_days": before })),
+            after: Some(json!({ "reminder_days": days })),
+            meta,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(days)
 }
