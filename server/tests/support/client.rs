@@ -86,14 +86,26 @@ impl Client {
     }
 
     /// A page load as a browser makes it.
+    ///
+    /// Leptos's server rendering can, rarely, leave a page's stream unfinished when one resource
+    /// is read under two `<Suspense>`s (leptos-rs/leptos#4851; the fix in 0.8.23 did not end it:
+    /// seen once here, on `/app/payments/unmatched`, in a fresh clone's run). A browser would
+    /// show a stalled page and the user reload; a test would wait forever. So a page that has not
+    /// finished in 20 s is asked for again (a GET changes nothing), at most twice, and the test
+    /// fails if it still has not.
     pub async fn get(&mut self, uri: &str) -> Reply {
-        self.send(
-            Request::get(uri)
+        for _ in 0..3 {
+            let request = Request::get(uri)
                 .header(header::ACCEPT, "text/html,application/xhtml+xml")
                 .body(Body::empty())
-                .unwrap(),
-        )
-        .await
+                .unwrap();
+            if let Ok(reply) =
+                tokio::time::timeout(std::time::Duration::from_secs(20), self.send(request)).await
+            {
+                return reply;
+            }
+        }
+        panic!("{uri} did not finish rendering in three tries of 20 s");
     }
 
     /// A server-function call as the hydrated page makes it (form-encoded, JSON answer).
