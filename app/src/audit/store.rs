@@ -38,6 +38,32 @@ impl<'a> Entry<'a> {
         }
     }
 
+    /// An entry about `entity` made by a member of the ISP's staff; `before`/`after` as the
+    /// change has them.
+    pub fn by_staff(
+        staff: &'a crate::auth::identity::Staff,
+        at: DateTime<Utc>,
+        action: &'a str,
+        entity: (&'a str, String),
+        meta: &'a RequestMeta,
+    ) -> Self {
+        Self {
+            at,
+            actor_user_id: Some(staff.user_id),
+            actor_label: &staff.email,
+            action,
+            entity: Some(entity),
+            before: None,
+            after: None,
+            meta,
+        }
+    }
+
+    pub fn with_before(mut self, before: serde_json::Value) -> Self {
+        self.before = Some(before);
+        self
+    }
+
     pub fn with_after(mut self, after: serde_json::Value) -> Self {
         self.after = Some(after);
         self

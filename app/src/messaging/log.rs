@@ -149,18 +149,12 @@ pub async fn resend(
         },
     )
     .await?;
+    let entry = Entry::by_staff(staff, now, "message.resent", ("sms", id.to_string()), meta);
     record(
         &mut tx,
-        Entry {
-            at: now,
-            actor_user_id: Some(staff.user_id),
-            actor_label: &staff.email,
-            action: "message.resent",
-            entity: Some(("sms", id.to_string())),
-            before: Some(json!({ "status": m.status })),
-            after: Some(json!({ "resent_as": copy })),
-            meta,
-        },
+        entry
+            .with_before(json!({ "status": m.status }))
+            .with_after(json!({ "resent_as": copy })),
     )
     .await?;
     tx.commit().await?;

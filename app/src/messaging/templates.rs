@@ -115,21 +115,19 @@ pub async fn save(
             .await?;
         }
     }
+    let entity = format!("{}/{}", event.as_str(), language.as_str());
+    let entry = Entry::by_staff(
+        staff,
+        now,
+        "settings.message_template_updated",
+        ("message_template", entity),
+        meta,
+    );
     record(
         &mut tx,
-        Entry {
-            at: now,
-            actor_user_id: Some(staff.user_id),
-            actor_label: &staff.email,
-            action: "settings.message_template_updated",
-            entity: Some((
-                "message_template",
-                format!("{}/{}", event.as_str(), language.as_str()),
-            )),
-            before: Some(json!({ "text": before })),
-            after: Some(json!({ "text": text })),
-            meta,
-        },
+        entry
+            .with_before(json!({ "text": before }))
+            .with_after(json!({ "text": text })),
     )
     .await?;
     tx.commit().await?;
@@ -165,18 +163,18 @@ pub async fn set_reminder_days(
     )
     .execute(tx.conn())
     .await?;
+    let entry = Entry::by_staff(
+        staff,
+        now,
+        "settings.reminder_days_updated",
+        ("tenant", staff.tenant.0.to_string()),
+        meta,
+    );
     record(
         &mut tx,
-        Entry {
-            at: now,
-            actor_user_id: Some(staff.user_id),
-            actor_label: &staff.email,
-            action: "settings.reminder_days_updated",
-            entity: Some(("tenant", staff.tenant.0.to_string())),
-            before: Some(json!({ "reminder_days": before })),
-            after: Some(json!({ "reminder_days": days })),
-            meta,
-        },
+        entry
+            .with_before(json!({ "reminder_days": before }))
+            .with_after(json!({ "reminder_days": days })),
     )
     .await?;
     tx.commit().await?;
