@@ -125,11 +125,17 @@ mod ssr {
 
     /// Runs a server function's body and, when it fails, sets the answer's HTTP status from the
     /// error (401, 403, 422, 429 with Retry-After, ...) instead of the blanket 500.
+    ///
+    /// Not for a plain form post (a browser without, or not yet with, the WebAssembly): server_fn
+    /// answers that with a redirect back to the form carrying the error in the address, which
+    /// the page renders; a 4xx status on that answer would leave the browser on the bare error
+    /// body instead of following the redirect.
     pub async fn respond<T>(
         body: impl std::future::Future<Output = Result<T, AppError>>,
     ) -> Result<T, AppError> {
         let result = body.await;
         if let Err(err) = &result
+            && !is_plain_form_post()
             && let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
         {
             response.set_status(err.status());
@@ -143,6 +149,20 @@ mod ssr {
             }
         }
         result
+    }
+
+    /// Whether the server function was called by a browser's own form submission: a POST that
+    /// asks for HTML, where the WebAssembly client asks for the encoding's type. (A page being
+    /// rendered, which calls server functions in-process, is a GET and keeps its status.)
+    fn is_plain_form_post() -> bool {
+        leptos::prelude::use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+            parts.method == axum::http::Method::POST
+                && parts
+                    .headers
+                    .get(axum::http::header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.contains("text/html"))
+        })
     }
 
     impl From<sqlx::Error> for AppError {

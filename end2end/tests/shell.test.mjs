@@ -37,6 +37,17 @@ test('without JavaScript one can sign in and read the shell', async () => {
   const { context, page } = await openPage(browser, { javaScriptEnabled: false });
   await page.goto(`${server.url}/app`);
   await page.waitForURL(`${server.url}/login`);
+  // A refused sign-in comes back to the form with the reason (the error rides in the address),
+  // not as a bare 401 answer: this is also what a phone sees when it submits before the
+  // WebAssembly has arrived.
+  await page.getByLabel('Email').fill(DEMO.owner.email);
+  await page.getByLabel('Password').fill('not-the-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/login\?/);
+  assert.equal(
+    await page.getByTestId('sign-in-error').textContent(),
+    'The email or password is not right.',
+  );
   await page.getByLabel('Email').fill(DEMO.owner.email);
   await page.getByLabel('Password').fill(DEMO.owner.password);
   await page.getByRole('button', { name: 'Sign in' }).click();

@@ -100,6 +100,51 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
     assert!(!signed_in(&mut client).await);
 }
 
+/// A browser that submits the form itself (no WebAssembly yet, or none at all) is sent back to
+/// the form with the reason in the address, and the form says it: a bare 401 body would leave a
+/// subscriber on a slow phone looking at an error document.
+#[tokio::test]
+async fn a_refused_plain_form_post_comes_back_to_the_form_with_the_reason() {
+    let (_db, mut client, _) = setup().await;
+    let reply = client
+        .send(
+            axum::http::Request::post("/api/sign-in")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::ACCEPT, "text/html,application/xhtml+xml")
+                .header(header::REFERER, "http://localhost/login")
+                .body(axum::body::Body::from(
+                    "email=owner%40alpha-net.test&password=not-the-password",
+                ))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FOUND, "{}", reply.body);
+    assert!(reply.session_cookie().is_none());
+    let location = reply.headers[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        location.starts_with("http://localhost/login?") && location.contains("__err="),
+        "{location}"
+    );
+    let path = location.trim_start_matches("http://localhost");
+    let page = client.get(path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let error = page
+        .body
+        .split(r#"data-testid="sign-in-error""#)
+        .nth(1)
+        .and_then(|rest| rest.split("</p>").next())
+        .unwrap_or_default();
+    assert!(
+        error.contains(">The email or password is not right."),
+        "{}",
+        page.body
+    );
+    assert!(!signed_in(&mut client).await);
+}
+
 #[tokio::test]
 async fn repeated_failures_lock_the_account_then_back_off() {
     let (db, mut client, clock) = setup().await;
