@@ -310,6 +310,26 @@ impl Db {
         Ok(row.map(|r| (TenantId(r.tenant_id), r.id)))
     }
 
+    /// ISPs that have texted `phone` (through the sms_outbox_sender policy): where a STOP from
+    /// that number withdraws consent.
+    pub async fn sms_tenants_by_recipient(
+        &self,
+        phone: &str,
+    ) -> Result<Vec<TenantId>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("select set_config('app.worker', 'sms', true)")
+            .execute(&mut *tx)
+            .await?;
+        let tenants = sqlx::query_scalar!(
+            "select distinct tenant_id from sms_outbox where recipient = $1",
+            phone
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(tenants.into_iter().map(TenantId).collect())
+    }
+
     /// ISPs with paybill confirmations stored by `before` and not yet applied, through the
     /// provider_events_apply_worker policy (`app.worker = 'payments'`).
     pub async fn tenants_with_unapplied_c2b(

@@ -133,6 +133,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tickets") view=tickets::pages::TicketsPage />
                     <Route path=path!("tickets/:id") view=tickets::pages::TicketPage />
                     <Route path=path!("messages") view=messaging::log_page::MessagesPage />
+                    <Route path=path!("messages/bulk") view=messaging::bulk_page::BulkSmsPage />
+                    <Route path=path!("messages/bulk/:id") view=messaging::bulk_page::BulkProgressPage />
                     <Route path=path!("reports") view=billing::pages::ReportsPage />
                     <Route path=path!("settings") view=settings::GeneralSettingsPage />
                     <Route path=path!("settings/billing") view=billing::pages::BillingSettingsPage />

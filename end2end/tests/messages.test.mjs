@@ -2,6 +2,8 @@
 // SMS count (a curly quote turns it Unicode), a bad placeholder is refused by name, the ISP's own
 // words are saved, kept on reload, and put back to the default. The messages page: a subscriber's
 // sign-in code shows hidden, and delivered once the gateway's delivery report came back.
+// Bulk SMS: a segment counted with its cost and the subscribers left out for want of consent,
+// sent, and followed to 100%.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launchBrowser, openPage, signIn, startServer } from '../harness.mjs';
@@ -93,6 +95,54 @@ test('a sign-in code shows hidden on the messages page, then delivered', async (
   assert.doesNotMatch(body, /\d{6}/);
   // Sign-in codes are never sent again by hand.
   assert.equal(await row.getByTestId('message-resend').count(), 0);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a bulk SMS to everyone on a plan: count and cost first, then progress to 100%', async () => {
+  const { context, page, errors } = await openPage(browser);
+  await signIn(page, server.url);
+  await page.goto(`${server.url}/app/messages`);
+  await hydrated(page);
+  await page.getByTestId('bulk-link').click();
+  await page.waitForURL(`${server.url}/app/messages/bulk`);
+  await page.getByTestId('bulk-segment').selectOption('plan');
+  await page.getByTestId('bulk-plan').selectOption({ label: 'Home 8 Mbps' });
+  await page
+    .getByTestId('bulk-text')
+    .fill('Hi {name}, Home 8 Mbps now runs at 10 Mbps at no extra cost. Reply STOP to opt out.');
+  assert.match(await page.getByTestId('bulk-meter').textContent(), /^1 SMS · \d+ characters left$/);
+
+  await page.getByTestId('bulk-count').click();
+  await page.getByTestId('bulk-preview').waitFor();
+  const recipients = Number(await page.getByTestId('bulk-recipients').textContent());
+  assert.ok(recipients > 0, 'the demo has consenting subscribers on Home 8 Mbps');
+  // A quarter of the demo's subscribers said no to SMS: they are counted and left out.
+  assert.match(
+    await page.getByTestId('bulk-left-out').textContent(),
+    /^\d+ in this group have not agreed to SMS and are left out\.$/,
+  );
+  assert.match(
+    await page.getByTestId('bulk-cost').textContent(),
+    /^About \d+ SMS, estimated KES [\d,.]+ \(at KES 0\.80 an SMS\)\.$/,
+  );
+  assert.match(await page.getByTestId('bulk-sample').textContent(), /^Hi [A-Z]\w+ \w+, Home 8 Mbps now/);
+  const send = page.getByTestId('bulk-send');
+  assert.equal(await send.textContent(), `Send to ${recipients} subscribers`);
+  await send.click();
+
+  await page.waitForURL(/\/app\/messages\/bulk\/[0-9a-f-]{36}$/);
+  await hydrated(page);
+  // The page looks again every 2 s until the sender has settled every message.
+  await page.locator('[data-testid="bulk-progress"][data-percent="100"]').waitFor({ timeout: 60_000 });
+  assert.equal(await page.getByTestId('bulk-percent').textContent(), '100%');
+  const rows = page.getByTestId('bulk-recipient');
+  assert.equal(await rows.count(), recipients);
+  const statuses = await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.status));
+  assert.ok(
+    statuses.every((s) => s === 'sent' || s === 'delivered'),
+    `every message went: ${statuses}`,
+  );
   assert.deepEqual(errors, []);
   await context.close();
 });

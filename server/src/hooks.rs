@@ -3,14 +3,16 @@
 //! `/hooks/paystack/{token}`. The token in the path is the ISP's unguessable hook
 //! token (Daraja signs nothing); a wrong one is refused before anything is read or stored.
 //! Africa's Talking posts the platform account's delivery reports to
-//! `/hooks/sms/africastalking/{secret}` (`server sms-delivery-url` prints it).
+//! `/hooks/sms/africastalking/{secret}` (`server sms-delivery-url` prints it) and replies to
+//! `/hooks/sms/africastalking/{secret}/inbound` (a STOP withdraws marketing consent); an ISP's
+//! own account posts both under its hook token: `/hooks/sms/isp/{token}/delivery`, `/inbound`.
 //! Answers are in the form Daraja expects; a malformed body gets a 400 naming the field, and
 //! nothing is stored.
 
 use app::{
     AppError,
     db::TenantId,
-    messaging::delivery,
+    messaging::{consent, delivery},
     payments::{c2b, daraja_wire::c2b_confirmed, paystack, settings, stk},
     state::AppState,
 };
@@ -34,6 +36,12 @@ pub fn routes<S>(state: AppState) -> Router<S> {
         .route("/hooks/mpesa/{token}/stk", post(stk_callback))
         .route("/hooks/paystack/{token}", post(paystack_webhook))
         .route("/hooks/sms/africastalking/{secret}", post(sms_delivery))
+        .route(
+            "/hooks/sms/africastalking/{secret}/inbound",
+            post(sms_inbound),
+        )
+        .route("/hooks/sms/isp/{token}/delivery", post(isp_sms_delivery))
+        .route("/hooks/sms/isp/{token}/inbound", post(isp_sms_inbound))
         .with_state(state)
 }
 
@@ -165,12 +173,84 @@ async fn sms_delivery(
             return refused(&AppError::invalid("report", rejection.body_text()));
         }
     };
-    match delivery::apply(&state, &report).await {
+    delivery_reply(delivery::apply(&state, None, &report).await)
+}
+
+fn delivery_reply(result: Result<delivery::Applied, AppError>) -> Response {
+    match result {
         Ok(applied) => (
             StatusCode::OK,
             Json(json!({"status": format!("{applied:?}").to_lowercase()})),
         )
             .into_response(),
+        Err(err) => refused(&err),
+    }
+}
+
+/// A delivery report from an ISP's own Africa's Talking account.
+async fn isp_sms_delivery(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    form: Result<Form<delivery::Report>, FormRejection>,
+) -> Response {
+    let tenant = match tenant(&state, &token).await {
+        Ok(tenant) => tenant,
+        Err(err) => return refused(&err),
+    };
+    match form {
+        Ok(Form(report)) => delivery_reply(delivery::apply(&state, Some(tenant), &report).await),
+        Err(rejection) => refused(&AppError::invalid("report", rejection.body_text())),
+    }
+}
+
+/// A reply to an ISP's own Africa's Talking account: a STOP withdraws consent with that ISP.
+async fn isp_sms_inbound(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    form: Result<Form<consent::Inbound>, FormRejection>,
+) -> Response {
+    let tenant = match tenant(&state, &token).await {
+        Ok(tenant) => tenant,
+        Err(err) => return refused(&err),
+    };
+    match form {
+        Ok(Form(inbound)) => {
+            inbound_reply(consent::apply_inbound(&state, Some(tenant), &inbound).await)
+        }
+        Err(rejection) => refused(&AppError::invalid("message", rejection.body_text())),
+    }
+}
+
+/// A reply to the platform's Africa's Talking account: a STOP withdraws marketing consent.
+async fn sms_inbound(
+    State(state): State<AppState>,
+    Path(secret): Path<String>,
+    form: Result<Form<consent::Inbound>, FormRejection>,
+) -> Response {
+    if !delivery::is_delivery_secret(&state.secrets, &secret) {
+        return refused(&AppError::NotFound {
+            what: "That hook".into(),
+        });
+    }
+    let Form(inbound) = match form {
+        Ok(form) => form,
+        Err(rejection) => {
+            return refused(&AppError::invalid("message", rejection.body_text()));
+        }
+    };
+    inbound_reply(consent::apply_inbound(&state, None, &inbound).await)
+}
+
+fn inbound_reply(result: Result<consent::Outcome, AppError>) -> Response {
+    match result {
+        Ok(consent::Outcome::Withdrawn(customers)) => (
+            StatusCode::OK,
+            Json(json!({"status": "withdrawn", "customers": customers})),
+        )
+            .into_response(),
+        Ok(consent::Outcome::Ignored) => {
+            (StatusCode::OK, Json(json!({"status": "ignored"}))).into_response()
+        }
         Err(err) => refused(&err),
     }
 }

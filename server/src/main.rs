@@ -12,7 +12,8 @@ const USAGE: &str = "usage: server [serve | migrate | seed-demo | bill | sms-del
   migrate    apply pending migrations as the owner role (DATABASE_URL)
   seed-demo  create the demo ISP if it is missing (APP_DATABASE_URL)
   bill       run the billing job once for every tenant (APP_DATABASE_URL, JASIYO_BILLING_BATCH)
-  sms-delivery-url  the address to give Africa's Talking for delivery reports (JASIYO_PUBLIC_URL)
+  sms-delivery-url  the addresses to give Africa's Talking for delivery reports and incoming
+                    messages (JASIYO_PUBLIC_URL)
   bench-seed N          benchmarks only: fill the demo ISP up to N customers
   bench-explain [TEXT]  benchmarks only: the customers page's query plan (first page or a search)
   bench-portal-sessions N  benchmarks only: portal session cookies for N demo customers
@@ -76,10 +77,11 @@ async fn main() -> anyhow::Result<()> {
             // The secret in the path is derived from the server's key (JASIYO_SECRET_KEY).
             let secret = app::messaging::delivery::delivery_secret(&config::secrets()?);
             let public = config::mail(config::leptos_options()?.site_addr).public_url;
-            let url = format!(
-                "{}/hooks/sms/africastalking/{secret}\n",
+            let base = format!(
+                "{}/hooks/sms/africastalking/{secret}",
                 public.trim_end_matches('/')
             );
+            let url = format!("delivery reports: {base}\nincoming messages: {base}/inbound\n");
             std::io::Write::write_all(&mut std::io::stdout().lock(), url.as_bytes())
                 .context("writing the address")?;
             Ok(())

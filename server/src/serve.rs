@@ -203,6 +203,12 @@ pub async fn run() -> anyhow::Result<()> {
     // Renewals, postpaid billing days, overdue invoices and cut-offs, on a schedule.
     let (every, batch_size) = config::billing()?;
     tokio::spawn(app::messaging::reminders::run_forever(state.clone(), every));
+    // Receipts, cut-off notices and postpaid invoices: looked for every 10 s (a receipt is
+    // awaited), each queued once however often this runs.
+    tokio::spawn(app::messaging::events::run_forever(
+        state.clone(),
+        std::time::Duration::from_secs(10),
+    ));
     tokio::spawn(app::billing::job::run_forever(
         state.clone(),
         every,

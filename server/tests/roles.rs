@@ -119,6 +119,32 @@ const ADMIN_ONLY: &[(&str, &[(&str, &str)])] = &[
         "/api/vouchers/generate",
         &[("form[plan_id]", "{plan}"), ("form[count]", "10")],
     ),
+    ("/api/messages/bulk/options", &[]),
+    (
+        "/api/messages/bulk/preview",
+        &[("segment", "active"), ("text", "Offer")],
+    ),
+    (
+        "/api/messages/bulk/send",
+        &[
+            ("id", "{plan}"),
+            ("segment", "plan"),
+            ("plan", "{plan}"),
+            ("text", "Offer"),
+            ("expected", "1"),
+        ],
+    ),
+    ("/api/messages/bulk/progress", &[("id", "{plan}")]),
+    (
+        "/api/messages/provider/save",
+        &[("provider", "generic"), ("api_key", "hijack")],
+    ),
+    ("/api/messages/provider/test", &[("phone", "0712000000")]),
+    (
+        "/api/messages/mail-server/save",
+        &[("own", "on"), ("host", "mail.hijack.test"), ("port", "25")],
+    ),
+    ("/api/messages/mail-server/test", &[("to", "x@hijack.test")]),
 ];
 
 /// The router form, as the routers page posts it.
@@ -145,6 +171,7 @@ const ADMIN_ONLY_PAGES: &[&str] = &[
     "/app/settings/audit",
     "/app/settings/payments",
     "/app/payments/events",
+    "/app/messages/bulk",
 ];
 
 /// Server functions that act on an id: called by tenant A's owner with `{user}` set to an id of

@@ -259,6 +259,24 @@ const PROBES: &[(&str, &str)] = &[
          values ($1, gen_random_uuid(), 'probe', '254712000999', 'Probe by ' || $2::text, now(), now())",
     ),
     (
+        "sms_campaigns",
+        "insert into sms_campaigns (tenant_id, id, segment, segment_label, body, recipients,
+                                    left_out, parts, estimated_cost_minor, created_by, created_at)
+         values ($1, gen_random_uuid(), 'active', 'Probe', 'Probe by ' || $2::text, 0, 0, 0, 0,
+                 $2, now())",
+    ),
+    (
+        "sms_providers",
+        "insert into sms_providers (tenant_id, provider, updated_at, updated_by)
+         values ($1, 'platform', now(), $2)",
+    ),
+    (
+        "smtp_settings",
+        "insert into smtp_settings (tenant_id, host, port, security, from_address, updated_at,
+                                    updated_by)
+         values ($1, 'mail.probe.test', 25, 'none', 'probe@probe.test', now(), $2)",
+    ),
+    (
         "message_templates",
         "insert into message_templates (tenant_id, event, language, body, updated_at, updated_by)
          values ($1, 'probe', 'sw', 'Probe by ' || $2::text, now(), $2)",

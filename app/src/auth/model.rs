@@ -48,10 +48,12 @@ pub enum Permission {
     ViewAuditLog,
     /// The ISP's own Jasiyo subscription and billing.
     ManageSubscription,
+    /// Text a segment of subscribers at once (marketing: consent applies).
+    SendBulkMessages,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 13] = [
         Permission::ManageCustomers,
         Permission::DeleteCustomers,
         Permission::RevealServicePasswords,
@@ -64,6 +66,7 @@ impl Permission {
         Permission::ManageSystemSettings,
         Permission::ViewAuditLog,
         Permission::ManageSubscription,
+        Permission::SendBulkMessages,
     ];
 }
 
@@ -101,6 +104,7 @@ mod tests {
             (ManageSystemSettings, true, true, false),
             (ViewAuditLog, true, true, false),
             (ManageSubscription, true, false, false),
+            (SendBulkMessages, true, true, false),
         ];
         assert_eq!(
             matrix.len(),

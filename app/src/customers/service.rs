@@ -724,6 +724,10 @@ pub async fn change_service(
     )
     .execute(tx.conn())
     .await?;
+    // Back online after a cut-off or a suspension: the subscriber is told, once per period.
+    if before.status != ServiceStatus::Active && status == ServiceStatus::Active {
+        crate::messaging::events::reconnected(&mut tx, state, service_id, expires_at).await?;
+    }
     if let Some(plan) = &changed_plan {
         crate::billing::actions::bill_plan_change(
             &mut tx,

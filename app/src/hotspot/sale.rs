@@ -13,7 +13,12 @@ use crate::{
     },
     db::TenantTx,
     error::AppError,
-    messaging::sms::{self, Sms},
+    messaging::{
+        sms::{self, Sms},
+        template::{self, Event, Language, Placeholder, Values, render},
+        templates,
+    },
+    money::format_kes,
     payments::{
         model::RequestStatus,
         requests::{Locked, Settled, Settlement, fail, learn_receipt},
@@ -99,23 +104,26 @@ pub async fn settle(
             )
             .execute(tx.conn())
             .await?;
+            // The buyer is not a customer, so the ISP's English words are sent.
+            let words = templates::text_for(tx, Event::VoucherSold, Language::En).await?;
             let validity = ValidityUnit::parse(&plan.validity_unit)
                 .map(|unit| validity_label(plan.validity_count, unit))
                 .unwrap_or_default();
-            let body = format!(
-                "Your {} WiFi code is {code} ({}, {validity}). Enter it on the WiFi page to connect.{}",
-                plan.business,
-                plan.name,
-                receipt
-                    .map(|r| format!(" M-Pesa receipt {r}."))
-                    .unwrap_or_default()
-            );
+            let mut values = Values::new()
+                .set(Placeholder::Code, code.clone())
+                .set(Placeholder::Plan, format!("{}, {validity}", plan.name))
+                .set(Placeholder::Amount, format_kes(amount))
+                .set(Placeholder::Business, plan.business.clone());
+            if let Some(receipt) = receipt {
+                values = values.set(Placeholder::Receipt, receipt);
+            }
+            let body = template::fit(render(&words, &values));
             sms::enqueue(
                 tx,
                 now,
                 &Sms {
                     customer: None,
-                    kind: "voucher_sold",
+                    kind: Event::VoucherSold.as_str(),
                     recipient: &request.payer,
                     body: &body,
                     urgent: true,

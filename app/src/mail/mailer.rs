@@ -54,6 +54,39 @@ impl Mailer {
         })
     }
 
+    /// An ISP's own SMTP server: `security` is `starttls` (usually port 587), `tls` (465) or
+    /// `none` (a relay on the ISP's own network, or the test sink).
+    pub fn server(server: &SmtpServer<'_>, public_url: &str) -> Result<Self, MailerError> {
+        use lettre::transport::smtp::authentication::Credentials;
+        let builder = match server.security {
+            "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(server.host)
+                .map_err(|e| MailerError::Url(e.to_string()))?,
+            "starttls" => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(server.host)
+                .map_err(|e| MailerError::Url(e.to_string()))?,
+            _ => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(server.host),
+        };
+        let mut builder = builder
+            .port(server.port)
+            .timeout(Some(std::time::Duration::from_secs(20)));
+        if let Some((user, password)) = server.credentials {
+            builder = builder.credentials(Credentials::new(user.to_string(), password.to_string()));
+        }
+        server
+            .from
+            .parse::<Mailbox>()
+            .map_err(|_| MailerError::From(server.from.to_string()))?;
+        Ok(Self {
+            transport: Some(builder.build()),
+            from: server.from.to_string(),
+            public_url: public_url.trim_end_matches('/').to_string(),
+        })
+    }
+
+    /// Whether mail can go out at all.
+    pub fn configured(&self) -> bool {
+        self.transport.is_some()
+    }
+
     /// Sends one plain-text message. Errors are returned as text for the outbox row.
     pub async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), String> {
         let Some(transport) = &self.transport else {
@@ -81,3 +114,14 @@ impl Mailer {
 }
 
 pub const DEFAULT_FROM: &str = "Jasiyo <no-reply@jasiyo.test>";
+
+/// Where an ISP's own mail server is.
+#[derive(Debug, Clone, Copy)]
+pub struct SmtpServer<'a> {
+    pub host: &'a str,
+    pub port: u16,
+    /// `starttls`, `tls` or `none`.
+    pub security: &'a str,
+    pub credentials: Option<(&'a str, &'a str)>,
+    pub from: &'a str,
+}

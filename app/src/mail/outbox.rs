@@ -65,7 +65,7 @@ pub async fn deliver(state: &AppState, tenant: TenantId, id: Uuid) -> Result<(),
     let mut tx = state.db.tenant(tenant).await?;
     // Lock the row so two deliverers never send the same message.
     let row = sqlx::query!(
-        r#"select to_address, subject, body_text from email_outbox
+        r#"select to_address, subject, body_text, customer_id from email_outbox
             where tenant_id = $1 and id = $2 and status <> 'sent'
             for update skip locked"#,
         tenant.0,
@@ -74,10 +74,24 @@ pub async fn deliver(state: &AppState, tenant: TenantId, id: Uuid) -> Result<(),
     .fetch_optional(tx.conn())
     .await?;
     let Some(row) = row else { return Ok(()) };
-    let outcome = state
-        .mailer
-        .send(&row.to_address, &row.subject, &row.body_text)
-        .await;
+    // A customer's mail comes from the ISP's own server when it has one; staff account mail
+    // always from Jasiyo's.
+    let outcome = match row.customer_id {
+        Some(_) => match crate::messaging::email::mailer_for(&mut tx, state).await {
+            Ok(mailer) => {
+                mailer
+                    .send(&row.to_address, &row.subject, &row.body_text)
+                    .await
+            }
+            Err(err) => Err(format!("the mail server settings could not be used: {err}")),
+        },
+        None => {
+            state
+                .mailer
+                .send(&row.to_address, &row.subject, &row.body_text)
+                .await
+        }
+    };
     let now = state.clock.now();
     match &outcome {
         Ok(()) => {

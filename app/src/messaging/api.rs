@@ -82,3 +82,112 @@ pub async fn save_reminder_days(#[server(default)] days: String) -> Result<Vec<i
     })
     .await
 }
+
+/// The ISP's SMS gateway (keys only as their last four characters).
+#[server(prefix = "/api", endpoint = "messages/provider")]
+pub async fn get_sms_provider()
+-> Result<crate::messaging::provider_model::SmsProviderView, AppError> {
+    crate::error::respond(async move {
+        let state = crate::state::app_state()?;
+        let staff = crate::auth::identity::current_staff(&state).await?;
+        crate::messaging::providers::view(&state, &staff).await
+    })
+    .await
+}
+
+/// Chooses the ISP's SMS gateway. Owner and admin.
+#[server(prefix = "/api", endpoint = "messages/provider/save")]
+pub async fn save_sms_provider(
+    #[server(default)] provider: String,
+    #[server(default)] at_username: String,
+    #[server(default)] at_sender_id: String,
+    #[server(default)] generic_url: String,
+    #[server(default)] generic_partner_id: String,
+    #[server(default)] generic_shortcode: String,
+    #[server(default)] api_key: String,
+) -> Result<(), AppError> {
+    crate::error::respond(async move {
+        let form = crate::messaging::provider_model::SmsProviderForm {
+            provider,
+            at_username,
+            at_sender_id,
+            generic_url,
+            generic_partner_id,
+            generic_shortcode,
+            api_key,
+        };
+        let state = crate::state::app_state()?;
+        let staff = crate::auth::identity::current_staff(&state).await?;
+        let meta = crate::auth::identity::request_meta();
+        crate::messaging::providers::save(&state, &staff, &form, &meta).await
+    })
+    .await
+}
+
+/// Sends a test message through the ISP's gateway now. Owner and admin.
+#[server(prefix = "/api", endpoint = "messages/provider/test")]
+pub async fn test_sms_provider(
+    #[server(default)] phone: String,
+) -> Result<crate::messaging::provider_model::TestSend, AppError> {
+    crate::error::respond(async move {
+        let state = crate::state::app_state()?;
+        let staff = crate::auth::identity::current_staff(&state).await?;
+        let meta = crate::auth::identity::request_meta();
+        crate::messaging::providers::test_send(&state, &staff, &phone, &meta).await
+    })
+    .await
+}
+
+/// The ISP's own mail server for customer email, if any (never the password).
+#[server(prefix = "/api", endpoint = "messages/mail-server")]
+pub async fn get_mail_server() -> Result<crate::messaging::provider_model::SmtpView, AppError> {
+    crate::error::respond(async move {
+        let state = crate::state::app_state()?;
+        let staff = crate::auth::identity::current_staff(&state).await?;
+        crate::messaging::email::view(&state, &staff).await
+    })
+    .await
+}
+
+/// Sets (or, `own` unticked, removes) the ISP's own mail server. Owner and admin.
+#[server(prefix = "/api", endpoint = "messages/mail-server/save")]
+pub async fn save_mail_server(
+    #[server(default)] own: Option<String>,
+    #[server(default)] host: String,
+    #[server(default)] port: String,
+    #[server(default)] security: String,
+    #[server(default)] username: String,
+    #[server(default)] password: String,
+    #[server(default)] from_address: String,
+) -> Result<(), AppError> {
+    crate::error::respond(async move {
+        let form = crate::messaging::provider_model::SmtpForm {
+            own,
+            host,
+            port,
+            security,
+            username,
+            password,
+            from_address,
+        };
+        let state = crate::state::app_state()?;
+        let staff = crate::auth::identity::current_staff(&state).await?;
+        let meta = crate::auth::identity::request_meta();
+        crate::messaging::email::save(&state, &staff, &form, &meta).await
+    })
+    .await
+}
+
+/// Sends a test email through the ISP's mail server now. Owner and admin.
+#[server(prefix = "/api", endpoint = "messages/mail-server/test")]
+pub async fn test_mail_server(
+    #[server(default)] to: String,
+) -> Result<crate::messaging::provider_model::TestSend, AppError> {
+    crate::error::respond(async move {
+        let state = crate::state::app_state()?;
+        let staff = crate::auth::identity::current_staff(&state).await?;
+        let meta = crate::auth::identity::request_meta();
+        crate::messaging::email::test_send(&state, &staff, &to, &meta).await
+    })
+    .await
+}

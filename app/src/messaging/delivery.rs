@@ -70,8 +70,13 @@ pub fn is_delivery_secret(secrets: &Secrets, given: &str) -> bool {
     secrets.mac(&[given.as_bytes()]) == secrets.mac(&[expected.as_bytes()])
 }
 
-/// Applies one report from the platform's account.
-pub async fn apply(state: &AppState, report: &Report) -> Result<Applied, AppError> {
+/// Applies one report: from the platform's account (`scope` `None`), or from an ISP's own
+/// account (only that ISP's messages).
+pub async fn apply(
+    state: &AppState,
+    scope: Option<crate::db::TenantId>,
+    report: &Report,
+) -> Result<Applied, AppError> {
     let id = report.id.trim();
     if id.is_empty() || id.len() > 100 {
         return Err(AppError::invalid("id", "is not a message id"));
@@ -79,7 +84,12 @@ pub async fn apply(state: &AppState, report: &Report) -> Result<Applied, AppErro
     if report.status.trim().is_empty() || report.status.len() > 40 {
         return Err(AppError::invalid("status", "is not a delivery status"));
     }
-    let Some((tenant, message)) = state.db.sms_by_provider_id(id).await? else {
+    let found = state
+        .db
+        .sms_by_provider_id(id)
+        .await?
+        .filter(|(tenant, _)| scope.is_none_or(|only| only == *tenant));
+    let Some((tenant, message)) = found else {
         tracing::info!(provider_id = %id, "delivery report for a message we do not know");
         return Ok(Applied::Unknown);
     };

@@ -63,6 +63,7 @@ pub async fn list(
     let zone = zone(&mut tx).await?;
     tx.commit().await?;
     Ok(MessageLog {
+        can_send_bulk: staff.role.can(Permission::SendBulkMessages),
         rows: rows
             .into_iter()
             .map(|r| MessageRow {

@@ -71,6 +71,9 @@ pub fn MessagesPage() -> impl IntoView {
                 };
                 let offset = log.utc_offset_seconds;
                 view! {
+                    {log.can_send_bulk.then(|| view! {
+                        <p><a href="/app/messages/bulk" class="button" data-testid="bulk-link">"Send a bulk SMS"</a></p>
+                    })}
                     <nav class="tabs" aria-label="Message status">
                         {tab("all", format!("All ({total})"))}
                         {STATUSES.iter().map(|(key, label)| {

@@ -87,6 +87,8 @@ pub struct MessageLog {
     /// (status, count) for every status that has messages.
     pub counts: Vec<(String, i64)>,
     pub utc_offset_seconds: i32,
+    /// Whether the reader may send bulk messages (owner, admin).
+    pub can_send_bulk: bool,
 }
 
 /// The statuses a message moves through, in order, with what staff read.

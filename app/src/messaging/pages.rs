@@ -1,5 +1,7 @@
-//! Settings → Messages: each event's SMS in English and Swahili, written with a live preview
-//! and the SMS count the gateway will bill (the same code the server sends with).
+//! Settings → Messages: the ISP's SMS gateway and mail server (each with a test message),
+//! which messages need consent, the reminder days, and each event's SMS in English and Swahili,
+//! written with a live preview and the SMS count the gateway will bill (the same code the
+//! server sends with).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -7,8 +9,12 @@ use leptos_meta::Title;
 use crate::{
     error::AppError,
     messaging::{
-        api::{SaveMessageTemplate, SaveReminderDays, get_message_templates},
+        api::{
+            SaveMailServer, SaveMessageTemplate, SaveReminderDays, SaveSmsProvider, TestMailServer,
+            TestSmsProvider, get_mail_server, get_message_templates, get_sms_provider,
+        },
         model::TemplateRow,
+        provider_model::{Provider, SECURITIES, SmsProviderView, SmtpView},
         segments::{Encoding, count, unicode_chars},
         template::{Values, render},
     },
@@ -18,12 +24,30 @@ use crate::{
 #[component]
 pub fn MessageSettingsPage() -> impl IntoView {
     let templates = Resource::new(|| (), |_| get_message_templates());
+    let provider = Resource::new(|| (), |_| get_sms_provider());
+    let mail_server = Resource::new(|| (), |_| get_mail_server());
     view! {
         <Title text="Messages · Settings" />
         <header class="page-header">
             <h1>"Settings"</h1>
         </header>
         <SettingsTabs />
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match provider.await {
+                    Ok(view) => view! { <GatewayCard view /> }.into_any(),
+                    Err(err) => view! { <p class="alert alert-danger" role="alert">{err.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match mail_server.await {
+                    Ok(view) => view! { <MailServerCard view /> }.into_any(),
+                    Err(err) => view! { <p class="alert alert-danger" role="alert">{err.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
         <section class="card">
             <h2>"Which messages need consent"</h2>
             <p>
@@ -185,5 +209,223 @@ fn TemplateEditor(row: TemplateRow, editable: bool) -> impl IntoView {
                 </ActionForm>
             })}
         </div>
+    }
+}
+
+/// Where the ISP's texts go: Jasiyo's shared sender, its own Africa's Talking account, or its
+/// bulk-SMS reseller; with a test message sent at once.
+#[component]
+fn GatewayCard(view: SmsProviderView) -> impl IntoView {
+    let save = ServerAction::<SaveSmsProvider>::new();
+    let test = ServerAction::<TestSmsProvider>::new();
+    let chosen = RwSignal::new(view.provider);
+    let editable = view.editable;
+    let hint = match &view.key_last4 {
+        Some(last4) => format!("Set (ends in {last4}); type to replace"),
+        None => "Not set".to_string(),
+    };
+    let field_error = move |field: &'static str| {
+        move || match save.value().get() {
+            Some(Err(AppError::Invalid { field: f, reason })) if f == field => Some(reason),
+            _ => None,
+        }
+    };
+    let option = move |p: Provider, label: &'static str, help: &'static str| {
+        view! {
+            <label class="radio-card">
+                <input type="radio" name="provider" value=p.as_str() checked=view.provider == p
+                    data-testid=format!("sms-provider-{}", p.as_str())
+                    on:change=move |_| chosen.set(p) />
+                <span><strong>{label}</strong><br /><span class="muted small">{help}</span></span>
+            </label>
+        }
+    };
+    view! {
+        <section class="card" aria-labelledby="gateway-title" data-testid="sms-gateway">
+            <h2 id="gateway-title">"SMS gateway"</h2>
+            {(!view.platform_available).then(|| view! {
+                <p class="alert alert-info">"Jasiyo's shared sender is not set up on this server: choose your own gateway for messages to go out."</p>
+            })}
+            <ActionForm action=save>
+                <fieldset class="form" disabled=!editable>
+                    <legend class="visually-hidden">"Gateway"</legend>
+                    {option(Provider::Platform, "Jasiyo's shared sender", "Nothing to set up; messages go out under Jasiyo's sender id.")}
+                    {option(Provider::AfricasTalking, "Your Africa's Talking account", "Your own sender id and balance.")}
+                    {option(Provider::Generic, "Your bulk-SMS reseller", "The JSON API many Kenyan resellers share (apikey, partnerID, shortcode).")}
+                    <div class="form-grid" hidden=move || chosen.get() != Provider::AfricasTalking>
+                        <div class="field">
+                            <label for="at_username">"Username"</label>
+                            <input id="at_username" name="at_username" autocomplete="off" value=view.at_username.clone() data-testid="at-username" />
+                            <span class="error" role="alert">{field_error("at_username")}</span>
+                        </div>
+                        <div class="field">
+                            <label for="at_sender_id">"Sender id (optional)"</label>
+                            <input id="at_sender_id" name="at_sender_id" autocomplete="off" maxlength="11" value=view.at_sender_id.clone() />
+                            <span class="error" role="alert">{field_error("at_sender_id")}</span>
+                        </div>
+                    </div>
+                    <div class="form-grid" hidden=move || chosen.get() != Provider::Generic>
+                        <div class="field">
+                            <label for="generic_url">"Gateway address"</label>
+                            <input id="generic_url" name="generic_url" type="url" autocomplete="off" placeholder="https://sms.example.co.ke" value=view.generic_url.clone() data-testid="generic-url" />
+                            <span class="error" role="alert">{field_error("generic_url")}</span>
+                        </div>
+                        <div class="field">
+                            <label for="generic_partner_id">"Partner id"</label>
+                            <input id="generic_partner_id" name="generic_partner_id" autocomplete="off" value=view.generic_partner_id.clone() data-testid="generic-partner" />
+                            <span class="error" role="alert">{field_error("generic_partner_id")}</span>
+                        </div>
+                        <div class="field">
+                            <label for="generic_shortcode">"Sender id (shortcode)"</label>
+                            <input id="generic_shortcode" name="generic_shortcode" autocomplete="off" maxlength="11" value=view.generic_shortcode.clone() data-testid="generic-shortcode" />
+                            <span class="error" role="alert">{field_error("generic_shortcode")}</span>
+                        </div>
+                    </div>
+                    <div class="field" hidden=move || chosen.get() == Provider::Platform>
+                        <label for="sms_api_key">"API key"</label>
+                        <input id="sms_api_key" name="api_key" type="password" autocomplete="new-password" placeholder=hint data-testid="sms-api-key" />
+                        <span class="error" role="alert">{field_error("api_key")}</span>
+                    </div>
+                    {(!view.delivery_url.is_empty()).then(|| view! {
+                        <p class="muted small" hidden=move || chosen.get() != Provider::AfricasTalking>
+                            "On your Africa's Talking account, set the delivery reports callback to "
+                            <code>{view.delivery_url.clone()}</code>
+                            " and the incoming messages callback to "
+                            <code>{view.inbound_url.clone()}</code>
+                            " (replies of STOP then take a subscriber off your bulk messages)."
+                        </p>
+                    })}
+                    {move || match save.value().get() {
+                        Some(Ok(())) => Some(view! { <p class="alert alert-success" role="status" data-testid="sms-gateway-saved">"Saved."</p> }.into_any()),
+                        Some(Err(AppError::Invalid { .. })) | None => None,
+                        Some(Err(err)) => Some(view! { <p class="alert alert-danger" role="alert">{err.to_string()}</p> }.into_any()),
+                    }}
+                    <div class="form-actions">
+                        <button type="submit" class="button" data-testid="sms-gateway-save" disabled=move || save.pending().get()>"Save"</button>
+                    </div>
+                </fieldset>
+            </ActionForm>
+            {editable.then(|| view! {
+                <ActionForm action=test>
+                    <div class="form-inline">
+                        <div class="field">
+                            <label for="sms-test-phone">"Send a test SMS to"</label>
+                            <input id="sms-test-phone" name="phone" type="tel" inputmode="tel" autocomplete="tel" placeholder="0712 345 678" required data-testid="sms-test-phone" />
+                        </div>
+                        <button type="submit" class="button button-secondary" data-testid="sms-test-send" disabled=move || test.pending().get()>
+                            {move || if test.pending().get() { "Sending…" } else { "Send test" }}
+                        </button>
+                    </div>
+                </ActionForm>
+                {move || match test.value().get() {
+                    Some(Ok(t)) => Some(view! {
+                        <p class=if t.sent { "alert alert-success" } else { "alert alert-danger" } role="status" data-testid="sms-test-answer">{t.answer}</p>
+                    }.into_any()),
+                    Some(Err(AppError::Invalid { reason, .. })) => Some(view! { <p class="alert alert-danger" role="alert" data-testid="sms-test-answer">{format!("Not sent: {reason}.")}</p> }.into_any()),
+                    Some(Err(err)) => Some(view! { <p class="alert alert-danger" role="alert">{err.to_string()}</p> }.into_any()),
+                    None => None,
+                }}
+            })}
+        </section>
+    }
+}
+
+/// The ISP's own mail server for its customers' email (receipts, notices and invoices go by
+/// email too to customers with an address), with a test email.
+#[component]
+fn MailServerCard(view: SmtpView) -> impl IntoView {
+    let save = ServerAction::<SaveMailServer>::new();
+    let test = ServerAction::<TestMailServer>::new();
+    let own = RwSignal::new(view.own);
+    let editable = view.editable;
+    let hint = match &view.password_last4 {
+        Some(last4) => format!("Set (ends in {last4}); type to replace"),
+        None => "Not set".to_string(),
+    };
+    let field_error = move |field: &'static str| {
+        move || match save.value().get() {
+            Some(Err(AppError::Invalid { field: f, reason })) if f == field => Some(reason),
+            _ => None,
+        }
+    };
+    let security = view.security.clone();
+    view! {
+        <section class="card" aria-labelledby="mail-server-title" data-testid="mail-server">
+            <h2 id="mail-server-title">"Email to customers"</h2>
+            <p class="muted">"Customers with an email address get their receipts, cut-off notices and invoices by email as well as by SMS. Without a server of your own, Jasiyo's sends them."</p>
+            <ActionForm action=save>
+                <fieldset class="form" disabled=!editable>
+                    <label class="checkbox">
+                        <input type="checkbox" name="own" value="on" checked=view.own data-testid="mail-own"
+                            on:change=move |ev| own.set(event_target_checked(&ev)) />
+                        " Send from my own mail server"
+                    </label>
+                    <div class="form-grid" hidden=move || !own.get()>
+                        <div class="field">
+                            <label for="smtp_host">"Server"</label>
+                            <input id="smtp_host" name="host" autocomplete="off" placeholder="mail.example.co.ke" value=view.host.clone() />
+                            <span class="error" role="alert">{field_error("host")}</span>
+                        </div>
+                        <div class="field">
+                            <label for="smtp_port">"Port"</label>
+                            <input id="smtp_port" name="port" inputmode="numeric" value=view.port.clone() />
+                            <span class="error" role="alert">{field_error("port")}</span>
+                        </div>
+                        <div class="field">
+                            <label for="smtp_security">"Security"</label>
+                            <select id="smtp_security" name="security">
+                                {SECURITIES.iter().map(|(key, label)| view! {
+                                    <option value=*key selected=security == *key>{*label}</option>
+                                }).collect_view()}
+                            </select>
+                            <span class="error" role="alert">{field_error("security")}</span>
+                        </div>
+                        <div class="field">
+                            <label for="smtp_username">"User name"</label>
+                            <input id="smtp_username" name="username" autocomplete="off" value=view.username.clone() />
+                            <span class="error" role="alert">{field_error("username")}</span>
+                        </div>
+                        <div class="field">
+                            <label for="smtp_password">"Password"</label>
+                            <input id="smtp_password" name="password" type="password" autocomplete="new-password" placeholder=hint />
+                        </div>
+                        <div class="field">
+                            <label for="smtp_from">"From"</label>
+                            <input id="smtp_from" name="from_address" autocomplete="off" placeholder="Kasarani Net <billing@example.co.ke>" value=view.from_address.clone() />
+                            <span class="error" role="alert">{field_error("from_address")}</span>
+                        </div>
+                    </div>
+                    {move || match save.value().get() {
+                        Some(Ok(())) => Some(view! { <p class="alert alert-success" role="status" data-testid="mail-server-saved">"Saved."</p> }.into_any()),
+                        Some(Err(AppError::Invalid { .. })) | None => None,
+                        Some(Err(err)) => Some(view! { <p class="alert alert-danger" role="alert">{err.to_string()}</p> }.into_any()),
+                    }}
+                    <div class="form-actions">
+                        <button type="submit" class="button" disabled=move || save.pending().get()>"Save"</button>
+                    </div>
+                </fieldset>
+            </ActionForm>
+            {editable.then(|| view! {
+                <ActionForm action=test>
+                    <div class="form-inline">
+                        <div class="field">
+                            <label for="mail-test-to">"Send a test email to"</label>
+                            <input id="mail-test-to" name="to" type="email" autocomplete="email" required />
+                        </div>
+                        <button type="submit" class="button button-secondary" disabled=move || test.pending().get()>
+                            {move || if test.pending().get() { "Sending…" } else { "Send test" }}
+                        </button>
+                    </div>
+                </ActionForm>
+                {move || match test.value().get() {
+                    Some(Ok(t)) => Some(view! {
+                        <p class=if t.sent { "alert alert-success" } else { "alert alert-danger" } role="status">{t.answer}</p>
+                    }.into_any()),
+                    Some(Err(AppError::Invalid { reason, .. })) => Some(view! { <p class="alert alert-danger" role="alert">{format!("Not sent: the address {reason}.")}</p> }.into_any()),
+                    Some(Err(err)) => Some(view! { <p class="alert alert-danger" role="alert">{err.to_string()}</p> }.into_any()),
+                    None => None,
+                }}
+            })}
+        </section>
     }
 }

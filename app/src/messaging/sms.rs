@@ -10,6 +10,7 @@
 //! Urgent messages (sign-in codes, payment confirmations) go first.
 
 use std::{
+    collections::HashMap,
     sync::{Arc, OnceLock},
     time::Duration,
 };
@@ -21,7 +22,10 @@ use uuid::Uuid;
 use crate::{
     db::{TenantId, TenantTx},
     error::AppError,
-    messaging::africastalking::{self, AtConfig, Outcome},
+    messaging::{
+        africastalking::{AtConfig, Outcome},
+        providers::{self, Gateway},
+    },
     state::AppState,
 };
 
@@ -100,11 +104,17 @@ pub async fn enqueue_once(
     Ok(inserted.rows_affected() == 1)
 }
 
+/// Africa's Talking's address, for ISPs' own accounts when the platform has none configured.
+pub const AFRICASTALKING_URL: &str = "https://api.africastalking.com";
+
 /// The sender: where messages go, and a handle to wake it.
 #[derive(Clone, Default)]
 pub struct SmsSender {
-    /// The platform's gateway; `None` keeps messages queued (nothing is configured).
+    /// The platform's shared gateway; `None`: ISPs without their own keep messages queued.
     pub gateway: Option<AtConfig>,
+    /// Where ISPs' own Africa's Talking accounts are reached (the platform's address, or the
+    /// simulator's in demo mode and tests).
+    pub africastalking_url: String,
     wake: Arc<Notify>,
     started: Arc<OnceLock<()>>,
 }
@@ -119,8 +129,12 @@ impl std::fmt::Debug for SmsSender {
 
 impl SmsSender {
     pub fn new(gateway: Option<AtConfig>) -> Self {
+        let africastalking_url = gateway
+            .as_ref()
+            .map_or_else(|| AFRICASTALKING_URL.to_string(), |g| g.base_url.clone());
         Self {
             gateway,
+            africastalking_url,
             ..Self::default()
         }
     }
@@ -149,25 +163,58 @@ async fn run(state: AppState) {
     }
 }
 
-/// Sends every message due now (up to a few hundred per call); returns how many were tried.
+/// Sends every message due now (up to a few hundred per call) through each ISP's gateway (its
+/// own, or the shared one); returns how many were tried. An ISP with no gateway at all keeps
+/// its messages queued.
 pub async fn send_due(state: &AppState) -> Result<usize, AppError> {
-    let Some(gateway) = state.sms.gateway.clone() else {
-        return Ok(0);
-    };
     let now = state.clock.now();
     settle_stale(state, now).await?;
     let due = state.db.sms_rows("queued", now, 200).await?;
     let client = crate::payments::daraja::http()?;
-    let gateway = Arc::new(gateway);
+    let mut gateways: HashMap<TenantId, Option<Arc<Gateway>>> = HashMap::new();
     let mut tried = 0;
     let mut tasks = tokio::task::JoinSet::new();
     for (tenant, id) in due {
+        let gateway = match gateways.get(&tenant) {
+            Some(known) => known.clone(),
+            None => {
+                let mut tx = state.db.tenant(tenant).await?;
+                let found = match providers::gateway_for(&mut tx, state).await {
+                    Ok(found) => found.map(Arc::new),
+                    Err(err) => {
+                        // A gateway that cannot be opened (a key sealed under another server
+                        // key) holds this ISP's messages, not everyone's.
+                        tracing::error!(%tenant, error = %err, "SMS gateway not usable");
+                        None
+                    }
+                };
+                if found.is_none() {
+                    // Nowhere to send them yet: set aside for a minute, so they do not fill
+                    // every round's batch ahead of other ISPs' messages.
+                    sqlx::query!(
+                        "update sms_outbox set next_attempt_at = $2
+                          where tenant_id = $1 and status = 'queued' and next_attempt_at <= $3",
+                        tenant.0,
+                        now + chrono::Duration::minutes(1),
+                        now
+                    )
+                    .execute(tx.conn())
+                    .await?;
+                }
+                tx.commit().await?;
+                gateways.insert(tenant, found.clone());
+                found
+            }
+        };
+        let Some(gateway) = gateway else {
+            continue;
+        };
         while tasks.len() >= IN_FLIGHT {
             if let Some(done) = tasks.join_next().await {
                 tried += finished(done);
             }
         }
-        let (state, gateway) = (state.clone(), gateway.clone());
+        let state = state.clone();
         tasks.spawn(async move { send_one(&state, client, &gateway, tenant, id).await });
     }
     while let Some(done) = tasks.join_next().await {
@@ -196,7 +243,7 @@ fn finished(done: Result<Result<bool, AppError>, tokio::task::JoinError>) -> usi
 async fn send_one(
     state: &AppState,
     client: &reqwest::Client,
-    gateway: &AtConfig,
+    gateway: &Gateway,
     tenant: TenantId,
     id: Uuid,
 ) -> Result<bool, AppError> {
@@ -227,7 +274,9 @@ async fn send_one(
     .await?;
     tx.commit().await?;
 
-    let outcome = africastalking::send(client, gateway, &claimed.recipient, &claimed.body).await;
+    let outcome = gateway
+        .send(client, &claimed.recipient, &claimed.body)
+        .await;
     let attempts = claimed.attempts + 1;
     let at = state.clock.now();
     let (status, message_id, cost, error, next) = match outcome {

@@ -317,6 +317,17 @@ pub const MAX_TEMPLATE_CHARS: usize = 918;
 /// Checks a template an operator wrote for `event`: not empty, not too long, and every
 /// placeholder one the event fills.
 pub fn check(event: Event, template: &str) -> Result<(), AppError> {
+    let what = format!("\"{}\"", event.label());
+    check_placeholders(event.placeholders(), &what, template)
+}
+
+/// Checks a message an operator wrote: not empty, not too long, and every placeholder one of
+/// `allowed` (`what` names the message in the error: "Payment received", "a bulk message").
+pub fn check_placeholders(
+    allowed: &[Placeholder],
+    what: &str,
+    template: &str,
+) -> Result<(), AppError> {
     let field = "text";
     if template.trim().is_empty() {
         return Err(AppError::invalid(field, "is empty"));
@@ -330,18 +341,13 @@ pub fn check(event: Event, template: &str) -> Result<(), AppError> {
     let parts = pieces(template).map_err(|name| {
         AppError::invalid(field, format!("uses {name}, which is not a placeholder"))
     })?;
-    let allowed = event.placeholders();
     for part in parts {
         if let Piece::Slot(slot) = part
             && !allowed.contains(&slot)
         {
             return Err(AppError::invalid(
                 field,
-                format!(
-                    "uses {{{}}}, which \"{}\" does not have",
-                    slot.key(),
-                    event.label()
-                ),
+                format!("uses {{{}}}, which {what} does not have", slot.key()),
             ));
         }
     }

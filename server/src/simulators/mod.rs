@@ -2,6 +2,7 @@
 //! tests: Jasiyo's real clients talk to them exactly as to the real services.
 
 pub mod daraja;
+pub mod generic_sms;
 pub mod nas;
 pub mod paystack;
 pub mod routeros;

@@ -3,14 +3,15 @@
 //! for bad credentials, per-recipient status codes), keeping every message it accepted so demo
 //! mode can show them (`/dev/sms`) and tests can read the codes sent.
 //!
-//! Controls (for tests): the next answers can be a recipient status code (e.g. 403 invalid
-//! number, 405 insufficient balance), an HTTP 500, or no answer at all (the request is read and
-//! the connection held until the client gives up). Told where ([`SmsSim::report_to`]), it posts
+//! Controls (for tests): the next answers, or every answer for a given number, can be a
+//! recipient status code (403 invalid number, 405 insufficient balance, 406 blacklisted), an
+//! HTTP 500, a slow success, or no answer at all (the request is read and the connection held
+//! until the client gives up). Told where ([`SmsSim::report_to`]), it posts
 //! a delivery report for each accepted message as Africa's Talking does (`Success`, or what
 //! [`SmsSim::deliver_next`] lined up).
 
 use std::{
-    collections::VecDeque,
+    collections::{HashMap, VecDeque},
     net::SocketAddr,
     sync::{Arc, Mutex, PoisonError},
     time::Duration,
@@ -46,6 +47,8 @@ pub enum Trouble {
     ServerError,
     /// No answer: the request is read, then nothing is sent back for 30 s.
     Silence,
+    /// A slow gateway: the answer (a success) comes after this long.
+    Slow(Duration),
 }
 
 #[derive(Debug, Default)]
@@ -56,6 +59,8 @@ struct Sim {
     /// Every request received, accepted or not.
     requests: u32,
     trouble: VecDeque<Trouble>,
+    /// Numbers (`2547…`) that meet the same trouble every time.
+    numbers: HashMap<String, Trouble>,
     next_id: u64,
     /// Where delivery reports go, if anywhere.
     report_to: Option<String>,
@@ -125,6 +130,12 @@ impl SmsSim {
         lock(&self.sim).trouble.push_back(trouble);
     }
 
+    /// Every message to `phone` (`2547…`) meets `trouble` (403 invalid number, 405 no balance,
+    /// 406 blacklisted, silence, slowness), whatever the order messages arrive in.
+    pub fn number(&self, phone: &str, trouble: Trouble) {
+        lock(&self.sim).numbers.insert(phone.to_string(), trouble);
+    }
+
     /// Posts a delivery report to `url` for every message accepted from now on.
     pub fn report_to(&self, url: &str) {
         lock(&self.sim).report_to = Some(url.to_string());
@@ -174,7 +185,11 @@ async fn send(
             )
                 .into_response();
         }
-        s.trouble.pop_front()
+        let number = form.to.trim_start_matches('+');
+        s.numbers
+            .get(number)
+            .copied()
+            .or_else(|| s.trouble.pop_front())
     };
     match trouble {
         Some(Trouble::ServerError) => {
@@ -184,6 +199,7 @@ async fn send(
             tokio::time::sleep(Duration::from_secs(30)).await;
             return StatusCode::GATEWAY_TIMEOUT.into_response();
         }
+        Some(Trouble::Slow(wait)) => tokio::time::sleep(wait).await,
         Some(Trouble::Status(code)) => {
             let status = match code {
                 403 => "InvalidPhoneNumber",
