@@ -43,6 +43,8 @@ alter table sms_outbox add column campaign_id uuid;
 alter table sms_outbox add constraint sms_outbox_campaign_fkey
     foreign key (tenant_id, campaign_id) references sms_campaigns (tenant_id, id);
 create index sms_outbox_campaign on sms_outbox (tenant_id, campaign_id);
+-- Services cut off lately, for their notice (app::messaging::events).
+create index services_tenant_status_updated on services (tenant_id, status, updated_at);
 -- An inbound STOP names a number: which ISPs texted it through the platform's account.
 create index sms_outbox_recipient on sms_outbox (recipient, tenant_id);
 

@@ -21,12 +21,13 @@ after(async () => {
 // The demo's first customer (see server/src/demo.rs).
 const PHONE = '0710123457';
 
-/** The newest code texted to `phone` (07…), from the demo phone's JSON. */
+/** The newest code texted to `phone` (07…), from the demo phone's JSON (receipts and notices
+ *  to the same phone may come after it). */
 async function codeFor(phone) {
   const to = `+254${phone.slice(1)}`;
   for (let i = 0; i < 50; i += 1) {
     const sent = await (await fetch(`${server.url}/dev/sms.json`)).json();
-    const mine = sent.filter((m) => m.to === to);
+    const mine = sent.filter((m) => m.to === to && m.message.includes('sign-in code'));
     const code = mine.at(-1)?.message.match(/\b\d{6}\b/)?.[0];
     if (code) return code;
     await new Promise((r) => setTimeout(r, 200));

@@ -104,9 +104,10 @@ async fn a_cut_off_is_told_once_in_swahili_with_the_payment_link_and_old_ones_ar
         (wanjiru, now - Duration::hours(3)),
         (old, now - Duration::days(5)),
     ] {
+        // As the sweep leaves it: marked expired (updated) when its time ran out.
         sqlx::query(
             "update services set status = 'expired', starts_at = $2 - interval '30 days',
-                    expires_at = $2 where customer_id = $1",
+                    expires_at = $2, updated_at = $2 where customer_id = $1",
         )
         .bind(customer)
         .bind(expired)

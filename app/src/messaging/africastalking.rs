@@ -161,11 +161,20 @@ pub async fn send(client: &reqwest::Client, config: &AtConfig, to: &str, message
         .form(&form)
         .send()
         .await;
+    outcome_of(response, answer_outcome).await
+}
+
+/// What a gateway request came to: its answer as `read` reads it (HTTP status, body), or,
+/// without one, whether the request can have left (a refused connection cannot have).
+pub async fn outcome_of(
+    response: Result<reqwest::Response, reqwest::Error>,
+    read: fn(u16, &str) -> Outcome,
+) -> Outcome {
     match response {
         Ok(response) => {
             let status = response.status().as_u16();
             match response.text().await {
-                Ok(body) => answer_outcome(status, &body),
+                Ok(body) => read(status, &body),
                 Err(err) => Outcome::Unknown {
                     reason: format!("the answer was cut off: {err}"),
                 },

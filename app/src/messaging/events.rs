@@ -50,19 +50,10 @@ pub async fn run_all(state: &AppState) -> Result<usize, AppError> {
 
 /// The schedule the server runs: often, because a receipt is awaited.
 pub async fn run_forever(state: AppState, every: std::time::Duration) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        match run_all(&state).await {
-            Ok(0) => {}
-            Ok(queued) => {
-                tracing::info!(queued, "account messages queued");
-                state.sms.nudge();
-            }
-            Err(err) => tracing::error!(error = %err, "account messages"),
-        }
-    }
+    sms::queue_every(state, every, "account messages", |state| async move {
+        run_all(&state).await
+    })
+    .await;
 }
 
 /// One ISP's due messages, `size` to a transaction; `batches` stops after that many (a run cut
@@ -367,7 +358,8 @@ async fn payments(tx: &mut TenantTx, isp: &Isp, size: i64) -> Result<Vec<Due>, A
     Ok(due)
 }
 
-/// Services cut off at an expiry within the window, not yet told.
+/// Services cut off within the window (marked expired: prepaid after expiry and grace,
+/// postpaid for an invoice unpaid past due and grace), not yet told for this period.
 async fn expiries(
     tx: &mut TenantTx,
     state: &AppState,
@@ -381,7 +373,7 @@ async fn expiries(
              join customers c on c.tenant_id = s.tenant_id and c.id = s.customer_id
              join plans p on p.tenant_id = s.tenant_id and p.id = s.plan_id
             where s.status = 'expired' and c.archived_at is null
-              and s.expires_at > $1 and s.expires_at <= $2
+              and s.updated_at > $1 and s.updated_at <= $2
               and not exists (select 1 from sms_outbox m
                                where m.tenant_id = s.tenant_id
                                  and m.dedupe_key = 'expired:' || s.id || ':'

@@ -142,23 +142,7 @@ pub async fn send(
         .json(&body)
         .send()
         .await;
-    match response {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            match response.text().await {
-                Ok(body) => answer_outcome(status, &body),
-                Err(err) => Outcome::Unknown {
-                    reason: format!("the answer was cut off: {err}"),
-                },
-            }
-        }
-        Err(err) if err.is_connect() => Outcome::Retry {
-            reason: format!("could not connect: {err}"),
-        },
-        Err(err) => Outcome::Unknown {
-            reason: format!("no answer: {err}"),
-        },
-    }
+    crate::messaging::africastalking::outcome_of(response, answer_outcome).await
 }
 
 #[cfg(test)]

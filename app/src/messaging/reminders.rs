@@ -41,19 +41,10 @@ pub async fn run_all(state: &AppState) -> Result<usize, AppError> {
 
 /// The schedule the server runs, beside billing.
 pub async fn run_forever(state: AppState, every: std::time::Duration) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        match run_all(&state).await {
-            Ok(0) => {}
-            Ok(queued) => {
-                tracing::info!(queued, "expiry reminders queued");
-                state.sms.nudge();
-            }
-            Err(err) => tracing::error!(error = %err, "expiry reminders"),
-        }
-    }
+    sms::queue_every(state, every, "expiry reminders", |state| async move {
+        run_all(&state).await
+    })
+    .await;
 }
 
 /// One ISP's due reminders, `size` to a transaction; `batches` stops after that many (a run cut

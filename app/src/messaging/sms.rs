@@ -336,3 +336,26 @@ async fn settle_stale(state: &AppState, now: DateTime<Utc>) -> Result<(), AppErr
     }
     Ok(())
 }
+
+/// Runs a job that queues messages every `every` (the first run at once), nudging the sender
+/// when it queued any; `what` names it in the log. The reminders and the account messages run
+/// on it.
+pub async fn queue_every<F, Fut>(state: AppState, every: Duration, what: &'static str, round: F)
+where
+    F: Fn(AppState) -> Fut,
+    Fut: std::future::Future<Output = Result<usize, AppError>>,
+{
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match round(state.clone()).await {
+            Ok(0) => {}
+            Ok(queued) => {
+                tracing::info!(queued, what, "messages queued");
+                state.sms.nudge();
+            }
+            Err(err) => tracing::error!(error = %err, what, "queueing messages"),
+        }
+    }
+}
