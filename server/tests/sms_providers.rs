@@ -1,14 +1,16 @@
 //! Each ISP's own SMS gateway: its key sealed, its messages sent through it (a reseller's JSON
 //! API with its misspelt `respose-code`, or its own Africa's Talking account) while other ISPs
 //! keep the shared sender; delivery reports and STOP replies to its own account concern it only;
-//! a test message says what the gateway answered; and an ISP with no gateway at all keeps its
-//! messages queued without holding up anyone else's.
+//! a test message says what the gateway answered; an ISP with no gateway at all keeps its
+//! messages queued without holding up anyone else's, until it saves one; and staff withdrawing a
+//! customer's consent stops the bulk messages still queued for them.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 mod support;
 
 use app::AppError;
 use app::auth::session::RequestMeta;
+use app::auth::{identity::Staff, model::Role};
 use app::db::TenantId;
 use app::messaging::{
     africastalking::AtConfig,
@@ -215,7 +217,7 @@ async fn an_isps_own_account_reports_and_stops_for_that_isp_only() {
         .unwrap();
     tx.commit().await.unwrap();
     // Another ISP on this server with no gateway at all, and her number among its customers.
-    let (b, _) = a.db.tenant("no-gateway", "No Gateway").await;
+    let (b, b_owner) = a.db.tenant("no-gateway", "No Gateway").await;
     let mut tx = a.db.db().tenant(b).await.unwrap();
     sqlx::query(
         "insert into customers (tenant_id, id, account_number, name, phone, sms_consent,
@@ -290,4 +292,77 @@ async fn an_isps_own_account_reports_and_stops_for_that_isp_only() {
         .unwrap();
     tx.commit().await.unwrap();
     assert!(theirs, "another ISP's consent is its own");
+
+    // B saves a gateway of its own: what waited goes in the next round, not ten minutes on.
+    let b_owner = Staff {
+        tenant: b,
+        user_id: b_owner,
+        session_id: Uuid::nil(),
+        name: "B".into(),
+        email: "owner@no-gateway.test".into(),
+        role: Role::Owner,
+    };
+    let b_form = SmsProviderForm {
+        at_sender_id: "BNET".into(),
+        ..form
+    };
+    providers::save(&a.state, &b_owner, &b_form, &meta)
+        .await
+        .unwrap();
+    sms::send_due(&a.state).await.unwrap();
+    assert_eq!(status(&a, b, waiting).await.0, "sent");
+    assert_eq!(own.messages().pop().unwrap().from.as_deref(), Some("BNET"));
+}
+
+#[tokio::test]
+async fn staff_withdrawing_consent_stops_the_bulk_messages_still_queued() {
+    let a = isp("consent-off").await;
+    let (amina, _) = a.customer("Amina", "0712000980").await;
+    a.customer("Baraka", "0712000981").await;
+    let mut tx = a.db.db().tenant(a.tenant).await.unwrap();
+    sqlx::query("update customers set sms_consent = true")
+        .execute(tx.conn())
+        .await
+        .unwrap();
+    sqlx::query("update services set status = 'active'")
+        .execute(tx.conn())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let meta = RequestMeta::default();
+    let campaign = Uuid::new_v4();
+    let form = app::messaging::bulk_model::BulkForm {
+        segment: "active".into(),
+        text: "Offer".into(),
+        ..Default::default()
+    };
+    app::messaging::bulk::send(&a.state, &a.staff, campaign, &form, 2, &meta)
+        .await
+        .unwrap();
+    // The customer form saved with the consent box unticked.
+    let input = app::customers::model::CustomerForm {
+        name: "Amina".into(),
+        phone: "0712000980".into(),
+        ..Default::default()
+    }
+    .check()
+    .unwrap();
+    app::customers::service::update(&a.state, &a.staff, amina, &input, &meta)
+        .await
+        .unwrap();
+    let progress = app::messaging::bulk::progress(&a.state, &a.staff, campaign)
+        .await
+        .unwrap();
+    let statuses: Vec<(String, String)> = progress
+        .rows
+        .iter()
+        .map(|r| (r.recipient.clone(), r.status.clone()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("254712000980".to_string(), "failed".to_string()),
+            ("254712000981".to_string(), "queued".to_string())
+        ]
+    );
 }

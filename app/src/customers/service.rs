@@ -465,6 +465,15 @@ pub async fn update(
         }
         Err(e) => return Err(e.into()),
     }
+    if before.sms_consent && !input.sms_consent {
+        crate::messaging::consent::drop_queued_bulk(
+            &mut tx,
+            Some(id),
+            None,
+            "not sent: SMS consent was withdrawn",
+        )
+        .await?;
+    }
     let after = detail_in(&mut tx, state, id).await?;
     audit(
         &mut tx,

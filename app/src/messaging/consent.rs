@@ -101,20 +101,40 @@ pub async fn apply_inbound(
             };
             record(&mut tx, entry).await?;
         }
-        sqlx::query!(
-            "update sms_outbox set status = 'failed',
-                    error = 'not sent: the subscriber replied STOP'
-              where recipient = $1 and kind = $2 and status = 'queued'",
-            phone,
-            bulk::KIND
+        drop_queued_bulk(
+            &mut tx,
+            None,
+            Some(phone),
+            "not sent: the subscriber replied STOP",
         )
-        .execute(tx.conn())
         .await?;
         tx.commit().await?;
         withdrawn += customers.len();
     }
     tracing::info!(withdrawn, "STOP received: marketing consent withdrawn");
     Ok(Outcome::Withdrawn(withdrawn))
+}
+
+/// Bulk messages still queued for a customer (or a number) whose consent was just withdrawn:
+/// failed with `reason`, so none of them goes out after the withdrawal.
+pub async fn drop_queued_bulk(
+    tx: &mut crate::db::TenantTx,
+    customer: Option<uuid::Uuid>,
+    phone: Option<&str>,
+    reason: &str,
+) -> Result<u64, AppError> {
+    Ok(sqlx::query!(
+        "update sms_outbox set status = 'failed', error = $4
+          where kind = $3 and status = 'queued'
+            and (customer_id = $1 or recipient = $2)",
+        customer,
+        phone,
+        bulk::KIND,
+        reason
+    )
+    .execute(tx.conn())
+    .await?
+    .rows_affected())
 }
 
 #[cfg(test)]

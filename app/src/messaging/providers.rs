@@ -274,6 +274,15 @@ pub async fn save(
         ("tenant", tenant.0.to_string()),
         meta,
     );
+    // Messages set aside while the ISP had no gateway go in the next round (never ones
+    // waiting out a retry's back-off: those have been tried).
+    sqlx::query!(
+        "update sms_outbox set next_attempt_at = $1
+          where status = 'queued' and attempts = 0 and next_attempt_at > $1",
+        now
+    )
+    .execute(tx.conn())
+    .await?;
     record(
         &mut tx,
         entry
@@ -285,6 +294,7 @@ pub async fn save(
     )
     .await?;
     tx.commit().await?;
+    state.sms.nudge();
     Ok(())
 }
 

@@ -38,6 +38,10 @@ const SETTLE_WITHIN: chrono::Duration = chrono::Duration::minutes(5);
 /// Messages sent at once.
 const IN_FLIGHT: usize = 8;
 
+/// How long an ISP's messages wait when it has no gateway at all (saving one brings them back
+/// at once: `providers::save`).
+const SET_ASIDE: chrono::Duration = chrono::Duration::minutes(10);
+
 /// One text message to queue.
 #[derive(Debug, Clone)]
 pub struct Sms<'a> {
@@ -189,13 +193,13 @@ pub async fn send_due(state: &AppState) -> Result<usize, AppError> {
                     }
                 };
                 if found.is_none() {
-                    // Nowhere to send them yet: set aside for a minute, so they do not fill
-                    // every round's batch ahead of other ISPs' messages.
+                    // Nowhere to send them yet: set aside, so they do not fill every round's
+                    // batch ahead of other ISPs' messages.
                     sqlx::query!(
                         "update sms_outbox set next_attempt_at = $2
                           where tenant_id = $1 and status = 'queued' and next_attempt_at <= $3",
                         tenant.0,
-                        now + chrono::Duration::minutes(1),
+                        now + SET_ASIDE,
                         now
                     )
                     .execute(tx.conn())
