@@ -14,10 +14,11 @@ use crate::{
             TestSmsProvider, get_mail_server, get_message_templates, get_sms_provider,
         },
         model::TemplateRow,
-        provider_model::{Provider, SECURITIES, SmsProviderView, SmtpView},
+        provider_model::{Provider, SECURITIES, SmsProviderView, SmtpView, TestSend},
         segments::{Encoding, count, unicode_chars},
         template::{Values, render},
     },
+    payments::pages::secret_hint,
     settings::SettingsTabs,
 };
 
@@ -212,6 +213,26 @@ fn TemplateEditor(row: TemplateRow, editable: bool) -> impl IntoView {
     }
 }
 
+/// What a test message got: the gateway's or mail server's answer, or why it was not sent.
+fn test_answer(answer: Result<TestSend, AppError>, testid: &'static str) -> AnyView {
+    match answer {
+        Ok(t) => view! {
+            <p class=if t.sent { "alert alert-success" } else { "alert alert-danger" } role="status" data-testid=testid>{t.answer}</p>
+        }.into_any(),
+        Err(AppError::Invalid { field, reason }) => {
+            let what = match field.as_str() {
+                "phone" => "the number ",
+                "to" => "the address ",
+                _ => "",
+            };
+            view! {
+                <p class="alert alert-danger" role="alert" data-testid=testid>{format!("Not sent: {what}{reason}.")}</p>
+            }.into_any()
+        }
+        Err(err) => view! { <p class="alert alert-danger" role="alert" data-testid=testid>{err.to_string()}</p> }.into_any(),
+    }
+}
+
 /// Where the ISP's texts go: Jasiyo's shared sender, its own Africa's Talking account, or its
 /// bulk-SMS reseller; with a test message sent at once.
 #[component]
@@ -220,10 +241,7 @@ fn GatewayCard(view: SmsProviderView) -> impl IntoView {
     let test = ServerAction::<TestSmsProvider>::new();
     let chosen = RwSignal::new(view.provider);
     let editable = view.editable;
-    let hint = match &view.key_last4 {
-        Some(last4) => format!("Set (ends in {last4}); type to replace"),
-        None => "Not set".to_string(),
-    };
+    let hint = secret_hint(&view.key_last4);
     let field_error = move |field: &'static str| {
         move || match save.value().get() {
             Some(Err(AppError::Invalid { field: f, reason })) if f == field => Some(reason),
@@ -317,14 +335,7 @@ fn GatewayCard(view: SmsProviderView) -> impl IntoView {
                         </button>
                     </div>
                 </ActionForm>
-                {move || match test.value().get() {
-                    Some(Ok(t)) => Some(view! {
-                        <p class=if t.sent { "alert alert-success" } else { "alert alert-danger" } role="status" data-testid="sms-test-answer">{t.answer}</p>
-                    }.into_any()),
-                    Some(Err(AppError::Invalid { reason, .. })) => Some(view! { <p class="alert alert-danger" role="alert" data-testid="sms-test-answer">{format!("Not sent: {reason}.")}</p> }.into_any()),
-                    Some(Err(err)) => Some(view! { <p class="alert alert-danger" role="alert">{err.to_string()}</p> }.into_any()),
-                    None => None,
-                }}
+                {move || test.value().get().map(|answer| test_answer(answer, "sms-test-answer"))}
             })}
         </section>
     }
@@ -338,10 +349,7 @@ fn MailServerCard(view: SmtpView) -> impl IntoView {
     let test = ServerAction::<TestMailServer>::new();
     let own = RwSignal::new(view.own);
     let editable = view.editable;
-    let hint = match &view.password_last4 {
-        Some(last4) => format!("Set (ends in {last4}); type to replace"),
-        None => "Not set".to_string(),
-    };
+    let hint = secret_hint(&view.password_last4);
     let field_error = move |field: &'static str| {
         move || match save.value().get() {
             Some(Err(AppError::Invalid { field: f, reason })) if f == field => Some(reason),
@@ -417,14 +425,7 @@ fn MailServerCard(view: SmtpView) -> impl IntoView {
                         </button>
                     </div>
                 </ActionForm>
-                {move || match test.value().get() {
-                    Some(Ok(t)) => Some(view! {
-                        <p class=if t.sent { "alert alert-success" } else { "alert alert-danger" } role="status">{t.answer}</p>
-                    }.into_any()),
-                    Some(Err(AppError::Invalid { reason, .. })) => Some(view! { <p class="alert alert-danger" role="alert">{format!("Not sent: the address {reason}.")}</p> }.into_any()),
-                    Some(Err(err)) => Some(view! { <p class="alert alert-danger" role="alert">{err.to_string()}</p> }.into_any()),
-                    None => None,
-                }}
+                {move || test.value().get().map(|answer| test_answer(answer, "mail-test-answer"))}
             })}
         </section>
     }

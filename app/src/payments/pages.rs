@@ -20,8 +20,8 @@ use crate::{
     settings::SettingsTabs,
 };
 
-/// The placeholder of a write-only secret field.
-fn secret_hint(last4: &Option<String>) -> String {
+/// A saved secret's placeholder: its last four characters, or that none is saved.
+pub(crate) fn secret_hint(last4: &Option<String>) -> String {
     match last4 {
         Some(l) => format!("Set (ends in {l}); type to replace"),
         None => "Not set".into(),
